@@ -1,0 +1,99 @@
+/**
+ * Every error this library raises is a {@link SealedError} with a stable `code`.
+ * Messages and fields name the entity, column, primary key and key id involved; they never carry
+ * plaintext, ciphertext bodies or key bytes.
+ */
+
+/** Stable error codes. Match on `error.code`, never on the message text. */
+export type SealedErrorCode =
+  /** A key is not 32 bytes of base64/base64url, or a key ring specification is malformed. */
+  | 'SEALED_INVALID_KEY'
+  /** A key was declared under an id that is not its fingerprint: a wrong key under a known id. */
+  | 'SEALED_KEY_ID_MISMATCH'
+  /** A value was sealed under a key id that the ring does not hold: the key is missing or wrong. */
+  | 'SEALED_WRONG_KEY'
+  /** Authentication failed: the value was altered, truncated, or moved from another table/column. */
+  | 'SEALED_TAMPERED'
+  /** The value starts like an envelope but is not a well-formed one (version, algorithm, key id, body). */
+  | 'SEALED_MALFORMED'
+  /** A stored value is plaintext and plaintext passthrough is not enabled. */
+  | 'SEALED_PLAINTEXT'
+  /** A value cannot be sealed for its column (wrong type, raw SQL function, unsupported value). */
+  | 'SEALED_UNSUPPORTED_VALUE'
+  /** A sealed value is longer than its column allows. */
+  | 'SEALED_VALUE_TOO_LONG'
+  /** A query compares an encrypted column, which can never match random-nonce ciphertext. */
+  | 'SEALED_UNSUPPORTED_QUERY'
+  /** The library is misconfigured (decorator options, column type, missing subscriber). */
+  | 'SEALED_CONFIG';
+
+/** Where an error happened. Every field is optional; none holds a value or key material. */
+export interface SealedErrorContext {
+  /** Entity (class) name, e.g. `User`. */
+  entity?: string;
+  /** Property path of the column, e.g. `email` or `address.street`. */
+  column?: string;
+  /** Primary key of the row, rendered as `id=42` (or `a=1, b=2` for composite keys). */
+  primaryKey?: string;
+  /** Key id of the envelope or key involved. */
+  keyId?: string;
+}
+
+/**
+ * The one error class of this library.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await repo.findOneBy({ id: 1 });
+ * } catch (e) {
+ *   if (e instanceof SealedError && e.code === 'SEALED_WRONG_KEY') {
+ *     console.error(`no key ${e.keyId} in the ring for ${e.entity}.${e.column}`);
+ *   }
+ * }
+ * ```
+ */
+export class SealedError extends Error implements SealedErrorContext {
+  readonly code: SealedErrorCode;
+  readonly entity?: string;
+  readonly column?: string;
+  readonly primaryKey?: string;
+  readonly keyId?: string;
+  /** The message without the code and context prefix. */
+  readonly detail: string;
+
+  constructor(code: SealedErrorCode, detail: string, context: SealedErrorContext = {}) {
+    super(`${code}: ${describeContext(context)}${detail}`);
+    this.name = 'SealedError';
+    this.code = code;
+    this.detail = detail;
+    if (context.entity !== undefined) this.entity = context.entity;
+    if (context.column !== undefined) this.column = context.column;
+    if (context.primaryKey !== undefined) this.primaryKey = context.primaryKey;
+    if (context.keyId !== undefined) this.keyId = context.keyId;
+  }
+
+  /** The same error with more context filled in (fields already set win). */
+  withContext(context: SealedErrorContext): SealedError {
+    return new SealedError(this.code, this.detail, { ...context, ...definedFields(this) });
+  }
+}
+
+function definedFields(e: SealedErrorContext): SealedErrorContext {
+  const out: SealedErrorContext = {};
+  if (e.entity !== undefined) out.entity = e.entity;
+  if (e.column !== undefined) out.column = e.column;
+  if (e.primaryKey !== undefined) out.primaryKey = e.primaryKey;
+  if (e.keyId !== undefined) out.keyId = e.keyId;
+  return out;
+}
+
+function describeContext(c: SealedErrorContext): string {
+  const where = c.entity && c.column ? `${c.entity}.${c.column}` : (c.entity ?? c.column);
+  const parts = [
+    where,
+    c.primaryKey !== undefined ? `(${c.primaryKey})` : undefined,
+    c.keyId !== undefined ? `[key ${c.keyId}]` : undefined,
+  ].filter(Boolean);
+  return parts.length ? `${parts.join(' ')}: ` : '';
+}

@@ -1,0 +1,13 @@
+export { SealedError, type SealedErrorCode, type SealedErrorContext } from './errors';
+export { Encrypted, type EncryptedOptions, type SealedColumnType } from './metadata/encrypted';
+export type { ValueType } from './codec/value-type';
+export { sealedLength } from './envelope/format';
+export { KeyRing, DEFAULT_KEYS_ENV, type KeyInput, type KeyRingOptions } from './keys/key-ring';
+export { generateKey, keyIdOf } from './keys/key-material';
+export {
+  sealedSubscriber,
+  openRawRows,
+  SealedSubscriberBase,
+  type SealedSubscriberOptions,
+  type OpenRawRowsOptions,
+} from './typeorm/sealed-subscriber';

@@ -1,0 +1,149 @@
+import { inspect } from 'node:util';
+import { SealedError } from '../errors';
+import { deriveKeyId, deriveSubkey, type KeyPurpose } from './derive';
+import { parseKey } from './key-material';
+
+/** A key given to a ring: the base64 key, optionally with the id you expect it to have. */
+export type KeyInput = string | { id: string; key: string };
+
+/** Options of {@link KeyRing}. */
+export interface KeyRingOptions {
+  /** The key that seals every new value. Required. */
+  active: KeyInput;
+  /** Older keys that only open values. Default: none. */
+  decryptOnly?: readonly KeyInput[];
+}
+
+/** Default environment variable read by {@link KeyRing.fromEnv}. */
+export const DEFAULT_KEYS_ENV = 'TYPEORM_SEALED_KEYS';
+
+interface RingKeys {
+  encrypt: Uint8Array;
+  blindIndex: Uint8Array;
+}
+
+/** Derived subkeys per ring, kept off the object so nothing can serialize them by accident. */
+const secrets = new WeakMap<KeyRing, Map<string, RingKeys>>();
+
+/**
+ * One active key that seals, and decrypt-only keys that open values sealed before a rotation.
+ * Only HKDF subkeys are kept; the master key bytes are zeroed after derivation. The ring redacts
+ * itself in `JSON.stringify` and `util.inspect`.
+ *
+ * @example
+ * ```ts
+ * // From code:
+ * const ring = new KeyRing({ active: process.env.KEY_2026!, decryptOnly: [process.env.KEY_2025!] });
+ * // From the environment: TYPEORM_SEALED_KEYS="<active>,<older>,..."
+ * const fromEnv = KeyRing.fromEnv();
+ * ring.activeKeyId; // '9f3a0c1d'
+ * ```
+ */
+export class KeyRing {
+  /** Id of the key that seals new values. */
+  readonly activeKeyId: string;
+  /** Ids of every key in the ring, active first. */
+  readonly keyIds: readonly string[];
+
+  constructor(options: KeyRingOptions) {
+    if (options === null || typeof options !== 'object' || options.active === undefined) {
+      throw new SealedError('SEALED_INVALID_KEY', 'KeyRing needs { active: <key> } and optionally { decryptOnly: [<key>, ...] }');
+    }
+    const inputs = [options.active, ...(options.decryptOnly ?? [])];
+    const keys = new Map<string, RingKeys>();
+    inputs.forEach((input, index) => {
+      const label = index === 0 ? 'active key' : `decryptOnly[${index - 1}]`;
+      const { id, master } = readKeyInput(input, label);
+      try {
+        if (!keys.has(id)) keys.set(id, { encrypt: deriveSubkey(master, 'encrypt'), blindIndex: deriveSubkey(master, 'blind-index') });
+      } finally {
+        master.fill(0);
+      }
+    });
+    this.keyIds = Object.freeze([...keys.keys()]);
+    this.activeKeyId = this.keyIds[0]!;
+    secrets.set(this, keys);
+  }
+
+  /**
+   * Parses `"<active>,<older>,..."`: comma-separated keys, active first. Each entry is a base64 or
+   * base64url key, optionally written `<id>:<key>` to assert its id (a mismatch throws
+   * `SEALED_KEY_ID_MISMATCH`). Whitespace and newlines around entries are ignored.
+   *
+   * @example
+   * ```ts
+   * KeyRing.fromString('9f3a0c1d:q3J0...=, 3fa9c1e2:Zm9v...=');
+   * ```
+   */
+  static fromString(spec: string, label = 'key ring'): KeyRing {
+    if (typeof spec !== 'string' || spec.trim() === '') {
+      throw new SealedError('SEALED_INVALID_KEY', `${label} is empty: expected "<active key>[,<older key>...]"`);
+    }
+    const entries = spec.split(',').map((entry) => entry.trim());
+    if (entries.some((entry) => entry === '')) {
+      throw new SealedError('SEALED_INVALID_KEY', `${label} has an empty entry: expected "<active key>[,<older key>...]"`);
+    }
+    const inputs: KeyInput[] = entries.map((entry) => {
+      const colon = entry.indexOf(':');
+      return colon < 0 ? entry : { id: entry.slice(0, colon).trim(), key: entry.slice(colon + 1).trim() };
+    });
+    return new KeyRing({ active: inputs[0]!, decryptOnly: inputs.slice(1) });
+  }
+
+  /**
+   * Reads the ring from an environment variable (default `TYPEORM_SEALED_KEYS`) in the
+   * {@link KeyRing.fromString} format.
+   *
+   * @example
+   * ```ts
+   * // TYPEORM_SEALED_KEYS="$(npx typeorm-sealed generate-key --quiet)"
+   * const ring = KeyRing.fromEnv();
+   * ```
+   */
+  static fromEnv(name: string = DEFAULT_KEYS_ENV, env: NodeJS.ProcessEnv = process.env): KeyRing {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') {
+      throw new SealedError(
+        'SEALED_INVALID_KEY',
+        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\`)`,
+      );
+    }
+    return KeyRing.fromString(value, `environment variable ${name}`);
+  }
+
+  /** Whether the ring holds a key with this id. */
+  has(keyId: string): boolean {
+    return secrets.get(this)!.has(keyId);
+  }
+
+  /** `{ activeKeyId, keyIds }`: never key material. */
+  toJSON(): { activeKeyId: string; keyIds: readonly string[] } {
+    return { activeKeyId: this.activeKeyId, keyIds: this.keyIds };
+  }
+
+  [inspect.custom](): string {
+    return `KeyRing { active: ${this.activeKeyId}, keys: [${this.keyIds.join(', ')}] }`;
+  }
+}
+
+/** The subkey of one purpose for one key id; undefined when the ring lacks the id. Internal. */
+export function ringSubkey(ring: KeyRing, keyId: string, purpose: KeyPurpose): Uint8Array | undefined {
+  const keys = secrets.get(ring)?.get(keyId);
+  if (!keys) return undefined;
+  return purpose === 'encrypt' ? keys.encrypt : keys.blindIndex;
+}
+
+function readKeyInput(input: KeyInput, label: string): { id: string; master: Uint8Array } {
+  const text = typeof input === 'string' ? input : input?.key;
+  const master = parseKey(text as string, label);
+  const id = deriveKeyId(master);
+  if (typeof input === 'object' && input.id !== id) {
+    master.fill(0);
+    throw new SealedError(
+      'SEALED_KEY_ID_MISMATCH',
+      `${label} was declared as key ${JSON.stringify(String(input.id))} but its fingerprint is ${id}: this is not the key that id names`,
+      { keyId: String(input.id) },
+    );
+  }
+  return { id, master };
+}

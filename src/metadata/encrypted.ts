@@ -1,0 +1,118 @@
+import 'reflect-metadata';
+import { Column } from 'typeorm';
+import { encodeValue } from '../codec/codec';
+import { valueTypeOfDesignType, type ValueType } from '../codec/value-type';
+import { envelopeLength, sealedLength } from '../envelope/format';
+import { SealedError } from '../errors';
+import { registerSealedProperty } from './registry';
+
+/** Database column types that can hold an envelope (text, ASCII-safe). */
+export type SealedColumnType = 'text' | 'varchar' | 'character varying' | 'nvarchar' | 'tinytext' | 'mediumtext' | 'longtext';
+
+const FIXED_LENGTH: Partial<Record<SealedColumnType, number>> = { tinytext: 255 };
+
+/** Options of {@link Encrypted}. Column options are passed to TypeORM's `@Column`. */
+export interface EncryptedOptions {
+  /** Database column type. Default: `'text'`. A varchar needs a `length` of at least {@link sealedLength}. */
+  type?: SealedColumnType;
+  /** Column length in characters for varchar-like types. Default: the driver's default. */
+  length?: number;
+  /** Column name in the database. Default: from the naming strategy. */
+  name?: string;
+  /** Whether the column accepts NULL (NULL is stored as NULL, not encrypted). Default: `false`. */
+  nullable?: boolean;
+  /** Whether `find` selects the column by default. Default: `true`. */
+  select?: boolean;
+  /** Whether the column is written on insert. Default: `true`. */
+  insert?: boolean;
+  /** Whether the column is written on update. Default: `true`. */
+  update?: boolean;
+  /** Database comment. Default: none. */
+  comment?: string;
+  /**
+   * JavaScript type of the value. Default: inferred from the property's TypeScript type
+   * (`string`, `number`, `bigint`, `boolean`, `Date`, `Buffer`/`Uint8Array` -> `bytes`, objects
+   * and arrays -> `json`). Required when the compiler emits no decorator metadata (esbuild, tsx)
+   * or the type is a union.
+   */
+  valueType?: ValueType;
+  /**
+   * Table and column the ciphertext is bound to (part of the associated data). Default: the
+   * entity's table name and this column's database name. Set it after renaming a table or column
+   * so values written under the old names still open.
+   */
+  boundTo?: { table?: string; column?: string };
+}
+
+/** Column options that would store or compare plaintext, refused with the reason. */
+const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
+  default: 'a database default is stored unencrypted',
+  unique: 'ciphertext uses random nonces, so a unique constraint on it never fires; put it on a blind index',
+  primary: 'a primary key cannot be encrypted',
+  transformer: 'the subscriber owns the stored value; a transformer would see ciphertext',
+  array: 'arrays are stored as one JSON value: use valueType "json"',
+};
+
+/**
+ * Declares a TypeORM column whose value is stored as an authenticated envelope and read back as
+ * the typed plaintext. Register `sealedSubscriber(...)` on the DataSource to make it work.
+ *
+ * @example
+ * ```ts
+ * @Entity()
+ * class User {
+ *   @PrimaryGeneratedColumn() id!: number;
+ *   @Encrypted() email!: string;
+ *   @Encrypted({ nullable: true }) birthday!: Date | null; // union type: give valueType
+ *   @Encrypted({ valueType: 'json' }) settings!: { theme: string };
+ * }
+ * ```
+ */
+export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
+  return (target, propertyKey) => {
+    const entity = (target as { constructor: { name: string } }).constructor.name;
+    const property = String(propertyKey);
+    const where = { entity, column: property };
+    for (const key of Object.keys(options)) {
+      const reason = REFUSED_OPTIONS[key];
+      if (reason) throw new SealedError('SEALED_CONFIG', `@Encrypted does not take option "${key}": ${reason}`, where);
+    }
+    const valueType = options.valueType ?? valueTypeOfDesignType(Reflect.getMetadata('design:type', target, propertyKey));
+    if (valueType === undefined) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        'cannot infer the value type (no usable design:type metadata: a union type, or emitDecoratorMetadata is off); pass valueType: "string" | "number" | "bigint" | "boolean" | "date" | "json" | "bytes"',
+        where,
+      );
+    }
+    const type = options.type ?? 'text';
+    checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
+    const { valueType: _v, boundTo, type: _t, ...columnOptions } = options;
+    Column({ ...columnOptions, type, nullable: options.nullable ?? false })(target, propertyKey);
+    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {} });
+  };
+}
+
+/** The smallest value of each type, to size the shortest envelope a column must hold. */
+const SMALLEST: Record<ValueType, unknown> = {
+  string: '',
+  number: 0,
+  bigint: 0n,
+  boolean: false,
+  date: new Date(0),
+  json: 0,
+  bytes: new Uint8Array(0),
+};
+
+function checkColumnFits(type: SealedColumnType, length: number | undefined, valueType: ValueType, where: { entity: string; column: string }): void {
+  if (length === undefined) return;
+  const needed = envelopeLength(encodeValue(SMALLEST[valueType], valueType).length);
+  if (length < needed) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `column ${type}(${length}) is too short: the smallest sealed ${valueType} takes ${needed} characters ` +
+        `and a 64-byte value takes ${sealedLength(64)}; use type "text" or length >= sealedLength(<max value bytes>)`,
+      where,
+    );
+  }
+}

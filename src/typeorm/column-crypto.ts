@@ -1,0 +1,89 @@
+import { CodecError, decodeValue, encodeValue } from '../codec/codec';
+import { parseLegacyValue } from '../codec/legacy';
+import { looksSealed } from '../envelope/format';
+import type { Sealer } from '../envelope/sealer';
+import { SealedError, type SealedErrorContext } from '../errors';
+import type { SealedColumn } from '../metadata/column-plan';
+
+/**
+ * Seals and opens the values of one column: codec + envelope + the column's binding, with errors
+ * that name entity, column, primary key and key id.
+ */
+export class ColumnCrypto {
+  constructor(
+    private readonly sealer: Sealer,
+    /** Read non-envelope values as legacy plaintext instead of failing. */
+    readonly plaintextPassthrough: boolean,
+  ) {}
+
+  /** Encodes and seals a non-null value; checks it fits the column. */
+  seal(sc: SealedColumn, value: unknown, primaryKey?: () => string | undefined): string {
+    if (typeof value === 'function') {
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_VALUE',
+        'a raw SQL function cannot be encrypted: pass the value itself',
+        where(sc, primaryKey),
+      );
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = encodeValue(value, sc.valueType);
+    } catch (e) {
+      if (e instanceof CodecError) throw new SealedError('SEALED_UNSUPPORTED_VALUE', e.message, where(sc, primaryKey));
+      throw e;
+    }
+    const envelope = this.sealer.seal(plaintext, sc.binding);
+    if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
+      throw new SealedError(
+        'SEALED_VALUE_TOO_LONG',
+        `the sealed value takes ${envelope.length} characters but the column holds ${sc.maxLength}; widen it (sealedLength(bytes) gives the size) or use type "text"`,
+        { ...where(sc, primaryKey), keyId: this.sealer.keys.activeKeyId },
+      );
+    }
+    return envelope;
+  }
+
+  /**
+   * Opens a stored non-null value. Plaintext fails with `SEALED_PLAINTEXT` unless passthrough is
+   * on, in which case it is read as the column's type.
+   */
+  open(sc: SealedColumn, stored: unknown, primaryKey?: () => string | undefined): unknown {
+    if (!looksSealed(stored)) {
+      if (!this.plaintextPassthrough) {
+        throw new SealedError(
+          'SEALED_PLAINTEXT',
+          'the stored value is not sealed; if the column holds data written before encryption, enable plaintextPassthrough and run encryptExisting',
+          where(sc, primaryKey),
+        );
+      }
+      try {
+        return parseLegacyValue(stored, sc.valueType);
+      } catch (e) {
+        if (e instanceof CodecError) throw new SealedError('SEALED_PLAINTEXT', `${e.message} (expected ${sc.valueType})`, where(sc, primaryKey));
+        throw e;
+      }
+    }
+    try {
+      return decodeValue(this.sealer.open(stored, sc.binding));
+    } catch (e) {
+      if (e instanceof SealedError) throw e.withContext(where(sc, primaryKey));
+      // Authenticated but undecodable: only a bug or a foreign writer with our key can cause it.
+      throw new SealedError('SEALED_MALFORMED', `the opened value does not decode: ${(e as Error).message}`, where(sc, primaryKey));
+    }
+  }
+
+  /** Whether a string is an envelope that opens for this column (i.e. already sealed, not plaintext). */
+  opens(sc: SealedColumn, value: string): boolean {
+    try {
+      this.sealer.open(value, sc.binding);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function where(sc: SealedColumn, primaryKey?: () => string | undefined): SealedErrorContext {
+  const pk = primaryKey?.();
+  return pk === undefined ? { entity: sc.entity, column: sc.path } : { entity: sc.entity, column: sc.path, primaryKey: pk };
+}
