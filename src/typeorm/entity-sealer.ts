@@ -26,6 +26,8 @@ export class EntitySealer {
   private readonly replaced = new WeakMap<object, Replaced[]>();
   private readonly inFlight = new WeakMap<QueryRunner, Set<object>>();
   private readonly opened = new WeakSet<object>();
+  /** Fields of loaded objects that held legacy plaintext (passthrough): sealed on the row's next update. */
+  private readonly legacy = new WeakMap<object, Set<ColumnMetadata>>();
 
   constructor(readonly crypto: ColumnCrypto) {}
 
@@ -46,7 +48,7 @@ export class EntitySealer {
       // A write that failed after sealing left our envelope in the object: seal the plaintext again.
       const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
       let written: unknown;
-      if (databaseEntity && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
+      if (databaseEntity && !this.legacy.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
         written = sc.column.getEntityValue(databaseEntity);
       } else if (looksSealed(value) && this.crypto.opens(sc, value)) {
         continue; // already ciphertext of this very column (e.g. copied from another row): keep it
@@ -101,6 +103,7 @@ export class EntitySealer {
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): its fields are plaintext already.
       if (reopened && !looksSealed(stored)) continue;
+      if (!looksSealed(stored)) this.markLegacy(entity, sc.column);
       sc.column.setEntityValue(entity, this.crypto.open(sc, stored, primaryKey));
     }
     this.opened.add(entity);
@@ -125,6 +128,12 @@ export class EntitySealer {
       }
     }
     return rows;
+  }
+
+  private markLegacy(entity: object, column: ColumnMetadata): void {
+    let columns = this.legacy.get(entity);
+    if (!columns) this.legacy.set(entity, (columns = new Set()));
+    columns.add(column);
   }
 
   /** Whether `value` equals what is stored (plaintext from an earlier load, or an envelope). */
