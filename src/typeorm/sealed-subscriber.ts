@@ -2,6 +2,7 @@ import {
   EventSubscriber,
   type DataSource,
   type EntitySubscriberInterface,
+  type BeforeQueryEvent,
   type EntityTarget,
   type InsertEvent,
   type LoadEvent,
@@ -15,6 +16,7 @@ import { SealedError } from '../errors';
 import { KeyRing } from '../keys/key-ring';
 import { ColumnCrypto } from './column-crypto';
 import { EntitySealer } from './entity-sealer';
+import { WhereGuard } from './where-guard';
 
 /** Options of {@link sealedSubscriber}. */
 export interface SealedSubscriberOptions {
@@ -26,6 +28,12 @@ export interface SealedSubscriberOptions {
    * all at once by the rotator's `encryptExisting`. Turn it on only while migrating. Default: `false`.
    */
   plaintextPassthrough?: boolean;
+  /**
+   * Refuse queries that compare an encrypted column (`=`, `LIKE`, `IN`, ...), which could never
+   * match, with `SEALED_UNSUPPORTED_QUERY` instead of returning nothing. `IS NULL` stays allowed.
+   * Default: `true`.
+   */
+  guardQueries?: boolean;
 }
 
 /**
@@ -35,6 +43,18 @@ export interface SealedSubscriberOptions {
 export abstract class SealedSubscriberBase implements EntitySubscriberInterface<ObjectLiteral> {
   /** The sealer this subscriber applies. */
   abstract readonly sealer: EntitySealer;
+  /** Whether {@link WhereGuard} checks every query. */
+  protected abstract readonly guardQueries: boolean;
+  private readonly guards = new WeakMap<DataSource, WhereGuard>();
+
+  beforeQuery(event: BeforeQueryEvent): void {
+    if (!this.guardQueries) return;
+    // 1.x names it dataSource, 0.3 connection.
+    const dataSource = (event as { dataSource?: DataSource }).dataSource ?? event.connection;
+    let guard = this.guards.get(dataSource);
+    if (!guard) this.guards.set(dataSource, (guard = new WhereGuard(dataSource.entityMetadatas)));
+    guard.check(event.query);
+  }
 
   beforeInsert(event: InsertEvent<ObjectLiteral>): void {
     if (event.entity) this.sealer.sealForWrite(event.metadata, event.entity, event.queryRunner);
@@ -83,8 +103,10 @@ export function sealedSubscriber(options: SealedSubscriberOptions): new () => Se
     throw new SealedError('SEALED_CONFIG', 'sealedSubscriber needs { keys: KeyRing } (e.g. KeyRing.fromEnv())');
   }
   const sealer = new EntitySealer(new ColumnCrypto(new Sealer(options.keys), options.plaintextPassthrough ?? false));
+  const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {
     readonly sealer = sealer;
+    protected readonly guardQueries = guardQueries;
   }
   EventSubscriber()(SealedSubscriber);
   return SealedSubscriber;

@@ -60,7 +60,7 @@ export async function openDataSource(
 ): Promise<DataSource> {
   let base: DataSourceOptions;
   if (dialect === 'sqlite') {
-    base = typeormLine === '0.3' ? ({ type: 'sqlite', database: ':memory:' } as DataSourceOptions) : { type: 'better-sqlite3', database: ':memory:' };
+    base = typeormLine === '0.3' ? ({ type: 'sqlite', database: ':memory:' } as unknown as DataSourceOptions) : { type: 'better-sqlite3', database: ':memory:' };
   } else {
     await ensureWorkerDatabase(dialect);
     base = serverOptions(dialect, workerDatabase);

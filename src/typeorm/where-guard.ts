@@ -1,0 +1,88 @@
+import type { EntityMetadata } from 'typeorm';
+import { SealedError } from '../errors';
+import { sealedColumnsOf } from '../metadata/column-plan';
+
+/** Queries of this library itself (the rotator compares envelopes) start with this comment. */
+export const INTERNAL_QUERY_MARKER = '/* typeorm-sealed */';
+
+/** A quoted identifier in any of the drivers' styles: "pg/sqlite", `mysql`, [mssql]. */
+const QUOTED = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|\[([^\]]+)\])`;
+const IDENT = String.raw`(?:${QUOTED}|([A-Za-z_][A-Za-z0-9_$]*))`;
+const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${IDENT}(?:\.${IDENT})?(?:\s+(?:AS\s+)?${QUOTED})?`, 'gi');
+const OPERATOR = String.raw`(=|!=|<>|<=|>=|<|>|(?:NOT\s+)?(?:I?LIKE|IN|BETWEEN)\b)`;
+const COLUMN_COMPARISON = new RegExp(String.raw`(?:${IDENT}\.)?${IDENT}\s*${OPERATOR}`, 'gi');
+const STRING_LITERAL = /'(?:[^']|'')*'/g;
+
+const first = (...groups: (string | undefined)[]) => groups.find((g) => g !== undefined);
+
+/**
+ * Refuses SQL that compares an encrypted column (`=`, `<>`, `LIKE`, `IN`, `BETWEEN`, ...): such a
+ * condition can never match random-nonce ciphertext, so without the guard it silently returns
+ * nothing. `IS NULL` / `IS NOT NULL` stay allowed. It reads the SQL TypeORM generates (find
+ * options, QueryBuilder conditions, update/delete criteria); it is a safety net, not a SQL parser:
+ * hand-written SQL it cannot map to a table passes through.
+ */
+export class WhereGuard {
+  /** table name -> column database name -> `Entity.path` */
+  private readonly tables = new Map<string, Map<string, string>>();
+  private readonly mentionsSealedColumn: RegExp | undefined;
+
+  constructor(metadatas: readonly EntityMetadata[]) {
+    const names = new Set<string>();
+    for (const metadata of metadatas) {
+      for (const sc of sealedColumnsOf(metadata)) {
+        let columns = this.tables.get(metadata.tableName);
+        if (!columns) this.tables.set(metadata.tableName, (columns = new Map()));
+        columns.set(sc.column.databaseName, `${sc.entity}.${sc.path}`);
+        names.add(sc.column.databaseName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      }
+    }
+    this.mentionsSealedColumn = names.size ? new RegExp([...names].join('|')) : undefined;
+  }
+
+  /** Throws `SEALED_UNSUPPORTED_QUERY` when `sql` compares an encrypted column. */
+  check(sql: string): void {
+    if (!this.mentionsSealedColumn || sql.startsWith(INTERNAL_QUERY_MARKER)) return;
+    const statement = /^\s*(SELECT|UPDATE|DELETE|WITH)\b/i.exec(sql)?.[1]?.toUpperCase();
+    if (!statement || !this.mentionsSealedColumn.test(sql)) return;
+    const text = sql.replace(STRING_LITERAL, "''");
+    const aliases = this.aliasesOf(text);
+    const conditions = this.conditionRegion(text, statement);
+    if (conditions === undefined) return;
+    const soleTable = aliases.size > 0 && new Set(aliases.values()).size === 1 ? [...aliases.values()][0] : undefined;
+    for (const m of conditions.matchAll(COLUMN_COMPARISON)) {
+      const qualifier = first(m[1], m[2], m[3], m[4]);
+      const column = first(m[5], m[6], m[7], m[8])!;
+      const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
+      const sealed = table === undefined ? undefined : this.tables.get(table)?.get(column);
+      if (sealed === undefined) continue;
+      const [entity, ...path] = sealed.split('.');
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_QUERY',
+        `a "${m[9]!.replace(/\s+/g, ' ').toUpperCase()}" condition on an encrypted column can never match: values are sealed with random nonces. ` +
+          'Compare through a blind index, or load the rows and filter in code (IS NULL / IS NOT NULL work)',
+        { entity: entity!, column: path.join('.') },
+      );
+    }
+  }
+
+  /** alias (or bare table name) -> table name, for the tables this library knows. */
+  private aliasesOf(sql: string): Map<string, string> {
+    const aliases = new Map<string, string>();
+    for (const m of sql.matchAll(TABLE_REF)) {
+      const firstPart = first(m[1], m[2], m[3], m[4])!;
+      const secondPart = first(m[5], m[6], m[7], m[8]);
+      const table = secondPart ?? firstPart; // schema.table -> table
+      const alias = first(m[9], m[10], m[11]);
+      aliases.set(alias ?? table, table);
+      aliases.set(table, table);
+    }
+    return aliases;
+  }
+
+  /** The part of the statement that holds conditions: after FROM for SELECT, after WHERE otherwise. */
+  private conditionRegion(sql: string, statement: string): string | undefined {
+    const at = statement === 'SELECT' || statement === 'WITH' ? sql.search(/\bFROM\b/i) : sql.search(/\bWHERE\b/i);
+    return at < 0 ? undefined : sql.slice(at);
+  }
+}
