@@ -1,0 +1,82 @@
+import { CodecError, decodeValue, encodeValue } from '../../../src/codec/codec';
+import { parseLegacyValue } from '../../../src/codec/legacy';
+import type { ValueType } from '../../../src/codec/value-type';
+
+describe('codec', () => {
+  const cases: [ValueType, unknown][] = [
+    ['string', ''],
+    ['string', 'Zoë 🔐 \u0000 end'],
+    ['number', 0],
+    ['number', -0],
+    ['number', Number.NaN],
+    ['number', Number.POSITIVE_INFINITY],
+    ['number', 1.7976931348623157e308],
+    ['bigint', -(2n ** 200n)],
+    ['boolean', true],
+    ['boolean', false],
+    ['date', new Date('1969-12-31T23:59:59.999Z')],
+    ['json', { a: [1, 'two', null, { b: true }] }],
+    ['json', 'a JSON string'],
+    ['json', null],
+    ['bytes', Buffer.from([0, 255, 128])],
+  ];
+  it.each(cases)('round-trips %s %p', (type, value) => {
+    const decoded = decodeValue(encodeValue(value, type));
+    if (Buffer.isBuffer(value)) expect(Buffer.isBuffer(decoded) && decoded.equals(value)).toBe(true);
+    else expect(decoded).toEqual(value);
+    if (Object.is(value, -0)) expect(Object.is(decoded, -0)).toBe(true);
+  });
+
+  it('turns a Uint8Array into a Buffer', () => {
+    expect(decodeValue(encodeValue(new Uint8Array([1, 2]), 'bytes'))).toEqual(Buffer.from([1, 2]));
+  });
+
+  it.each([
+    ['string', 42, 'expected a string, got number'],
+    ['number', '42', 'expected a number, got string'],
+    ['bigint', 42, 'expected a bigint, got number'],
+    ['boolean', 'true', 'expected a boolean, got string'],
+    ['date', '2020-01-01', 'expected a Date, got string'],
+    ['date', new Date('nope'), 'expected a valid Date, got an invalid Date'],
+    ['json', undefined, 'expected a JSON-serialisable value, got undefined'],
+    ['bytes', [1, 2], 'expected a Buffer or Uint8Array, got an array'],
+  ] as [ValueType, unknown, string][])('refuses a %s column value %p', (type, value, message) => {
+    expect(() => encodeValue(value, type)).toThrow(new CodecError(message));
+  });
+
+  it('refuses unknown tags and bad bodies', () => {
+    expect(() => decodeValue(Uint8Array.of(0x51, 1))).toThrow(/unknown type tag 0x51/);
+    expect(() => decodeValue(Uint8Array.of(0x6e, 1, 2))).toThrow(/number body is 2 bytes/);
+    expect(() => decodeValue(Uint8Array.of(0x62, 7))).toThrow(/boolean body/);
+  });
+});
+
+describe('parseLegacyValue', () => {
+  it.each([
+    ['string', 'x', 'x'],
+    ['number', '42.5', 42.5],
+    ['bigint', '9007199254740993', 9007199254740993n],
+    ['boolean', '1', true],
+    ['boolean', 'false', false],
+    ['date', '2000-01-02T03:04:05.000Z', new Date('2000-01-02T03:04:05.000Z')],
+    ['json', '{"a":1}', { a: 1 }],
+    ['bytes', 'ab', Buffer.from('ab')],
+  ] as [ValueType, string, unknown][])('reads %s from %p', (type, raw, expected) => {
+    expect(parseLegacyValue(raw, type)).toEqual(expected);
+  });
+
+  it.each([
+    ['number', 'forty'],
+    ['number', ' '],
+    ['bigint', '1.5'],
+    ['boolean', 'yes'],
+    ['date', 'someday'],
+    ['json', '{'],
+  ] as [ValueType, string][])('refuses %s from %p', (type, raw) => {
+    expect(() => parseLegacyValue(raw, type)).toThrow(CodecError);
+  });
+
+  it('passes non-string driver values through', () => {
+    expect(parseLegacyValue(7, 'number')).toBe(7);
+  });
+});

@@ -1,0 +1,16 @@
+import { SealedError } from '../../src/errors';
+
+describe('SealedError', () => {
+  it('puts code and context in front of the detail', () => {
+    const e = new SealedError('SEALED_TAMPERED', 'authentication failed', { entity: 'User', column: 'email', primaryKey: 'id=3', keyId: 'abcdef01' });
+    expect(e.message).toBe('SEALED_TAMPERED: User.email (id=3) [key abcdef01]: authentication failed');
+    expect(e).toMatchObject({ name: 'SealedError', code: 'SEALED_TAMPERED', entity: 'User', column: 'email', primaryKey: 'id=3', keyId: 'abcdef01' });
+    expect(e).toBeInstanceOf(Error);
+  });
+
+  it('adds context without overriding what it has', () => {
+    const e = new SealedError('SEALED_WRONG_KEY', 'no such key', { keyId: 'abcdef01' }).withContext({ entity: 'User', column: 'email', keyId: 'ignored' });
+    expect(e.message).toBe('SEALED_WRONG_KEY: User.email [key abcdef01]: no such key');
+    expect(e.detail).toBe('no such key');
+  });
+});

@@ -1,0 +1,62 @@
+import { inspect } from 'node:util';
+import { generateKey, keyIdOf } from '../../../src/keys/key-material';
+import { KeyRing, ringSubkey } from '../../../src/keys/key-ring';
+
+const active = generateKey();
+const old = generateKey();
+
+describe('KeyRing', () => {
+  it('puts the active key first and keeps decrypt-only keys', () => {
+    const ring = new KeyRing({ active, decryptOnly: [old, active] });
+    expect(ring.activeKeyId).toBe(keyIdOf(active));
+    expect(ring.keyIds).toEqual([keyIdOf(active), keyIdOf(old)]);
+    expect(ring.has(keyIdOf(old))).toBe(true);
+    expect(ring.has('00000000')).toBe(false);
+  });
+
+  it('derives distinct subkeys per purpose and per key', () => {
+    const ring = new KeyRing({ active, decryptOnly: [old] });
+    const a = ringSubkey(ring, ring.activeKeyId, 'encrypt')!;
+    expect(a).toHaveLength(32);
+    expect(Buffer.from(a).equals(ringSubkey(ring, ring.activeKeyId, 'blind-index')!)).toBe(false);
+    expect(Buffer.from(a).equals(ringSubkey(ring, keyIdOf(old), 'encrypt')!)).toBe(false);
+    expect(Buffer.from(a).equals(Buffer.from(active, 'base64'))).toBe(false);
+  });
+
+  it('parses "<active>,<older>" and "<id>:<key>" entries', () => {
+    const ring = KeyRing.fromString(` ${keyIdOf(active)}:${active} ,\n${old} `);
+    expect(ring.keyIds).toEqual([keyIdOf(active), keyIdOf(old)]);
+  });
+
+  it('detects a wrong key under a known id (SEALED_KEY_ID_MISMATCH)', () => {
+    expect(() => KeyRing.fromString(`${keyIdOf(active)}:${old}`)).toThrow(
+      expect.objectContaining({ code: 'SEALED_KEY_ID_MISMATCH', keyId: keyIdOf(active) }),
+    );
+    expect(() => new KeyRing({ active: { id: 'deadbeef', key: active } })).toThrow(/not the key that id names/);
+  });
+
+  it('names the bad entry', () => {
+    expect(() => KeyRing.fromString(`${active},short`)).toThrow(/decryptOnly\[0\] decodes to 3 bytes/);
+    expect(() => KeyRing.fromString(`${active},,${old}`)).toThrow(/empty entry/);
+    expect(() => new KeyRing(undefined as never)).toThrow(/KeyRing needs \{ active/);
+  });
+
+  it('reads TYPEORM_SEALED_KEYS, and says how to set it when missing', () => {
+    expect(KeyRing.fromEnv(undefined, { TYPEORM_SEALED_KEYS: `${active},${old}` }).keyIds).toHaveLength(2);
+    expect(KeyRing.fromEnv('MY_KEYS', { MY_KEYS: active }).activeKeyId).toBe(keyIdOf(active));
+    expect(() => KeyRing.fromEnv('MY_KEYS', {})).toThrow(/MY_KEYS is not set.*generate-key/);
+  });
+
+  it('redacts itself in JSON and inspect', () => {
+    const ring = new KeyRing({ active, decryptOnly: [old] });
+    const shown = JSON.stringify(ring) + inspect(ring, { showHidden: true, depth: 5 }) + JSON.stringify({ ...ring });
+    expect(shown).toContain(ring.activeKeyId);
+    for (const key of [active, old]) {
+      expect(shown).not.toContain(key);
+      expect(shown).not.toContain(key.slice(0, 12));
+    }
+    const subkey = Buffer.from(ringSubkey(ring, ring.activeKeyId, 'encrypt')!);
+    expect(shown).not.toContain(subkey.toString('base64').slice(0, 12));
+    expect(shown).not.toContain(subkey.toString('hex').slice(0, 12));
+  });
+});

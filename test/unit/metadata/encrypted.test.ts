@@ -1,0 +1,47 @@
+import { Encrypted } from '../../../src/metadata/encrypted';
+import { sealedPropertySpec } from '../../../src/metadata/registry';
+import { sealedLength } from '../../../src/envelope/format';
+
+function declare(options: Parameters<typeof Encrypted>[0], designType?: unknown): () => void {
+  return () => {
+    class Account {}
+    if (designType !== undefined) Reflect.defineMetadata('design:type', designType, Account.prototype, 'secret');
+    Encrypted(options)(Account.prototype, 'secret');
+  };
+}
+
+describe('@Encrypted', () => {
+  it.each([
+    [String, 'string'],
+    [Number, 'number'],
+    [BigInt, 'bigint'],
+    [Boolean, 'boolean'],
+    [Date, 'date'],
+    [Buffer, 'bytes'],
+    [Uint8Array, 'bytes'],
+    [Object, 'json'],
+    [Array, 'json'],
+  ])('infers the value type from design:type %p', (designType, valueType) => {
+    class Account {}
+    Reflect.defineMetadata('design:type', designType, Account.prototype, 'secret');
+    Encrypted()(Account.prototype, 'secret');
+    expect(sealedPropertySpec(Account, 'secret')).toEqual({ valueType, boundTo: {} });
+  });
+
+  it('asks for valueType when it cannot infer it', () => {
+    expect(declare({})).toThrow(/SEALED_CONFIG: Account.secret: cannot infer the value type.*pass valueType/);
+    expect(declare({ valueType: 'string' })).not.toThrow();
+  });
+
+  it.each(['default', 'unique', 'primary', 'transformer', 'array'])('refuses the column option %s', (option) => {
+    expect(declare({ valueType: 'string', [option]: true } as never)).toThrow(new RegExp(`does not take option "${option}"`));
+  });
+
+  it('reports a column too short for its envelope at declaration, with the length it needs', () => {
+    expect(declare({ type: 'varchar', length: 50, valueType: 'string' })).toThrow(
+      `SEALED_CONFIG: Account.secret: column varchar(50) is too short: the smallest sealed string takes ${sealedLength(0)} characters and a 64-byte value takes ${sealedLength(64)}`,
+    );
+    expect(declare({ type: 'varchar', length: sealedLength(0), valueType: 'string' })).not.toThrow();
+    expect(declare({ type: 'varchar', length: sealedLength(0), valueType: 'number' })).toThrow(/smallest sealed number takes/);
+  });
+});

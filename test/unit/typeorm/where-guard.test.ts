@@ -1,0 +1,35 @@
+import type { EntityMetadata } from 'typeorm';
+import { INTERNAL_QUERY_MARKER, WhereGuard } from '../../../src/typeorm/where-guard';
+import { registerSealedProperty } from '../../../src/metadata/registry';
+
+class Person {}
+registerSealedProperty(Person, 'email', { valueType: 'string', boundTo: {} });
+const column = { target: Person, propertyName: 'email', propertyPath: 'email', databaseName: 'email', length: '' };
+const metadata = { name: 'Person', tableName: 'people', columns: [column], primaryColumns: [] } as unknown as EntityMetadata;
+const guard = new WhereGuard([metadata]);
+
+describe('WhereGuard', () => {
+  it.each([
+    'SELECT "p"."id" FROM "people" "p" WHERE "p"."email" = $1',
+    'SELECT `p`.`id` FROM `people` `p` WHERE `p`.`email` LIKE ?',
+    'SELECT "p"."id" FROM "public"."people" "p" WHERE "p"."email" NOT IN ($1)',
+    'SELECT "p"."id" FROM "people" AS "p" WHERE "p"."email" BETWEEN $1 AND $2',
+    'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."email" = "x"."email"',
+    'UPDATE "people" SET "name" = $1 WHERE email <> $2',
+    'DELETE FROM "people" WHERE ("email" = $1)',
+  ])('refuses %s', (sql) => {
+    expect(() => guard.check(sql)).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_QUERY', entity: 'Person', column: 'email' }));
+  });
+
+  it.each([
+    'SELECT "p"."email" AS "p_email" FROM "people" "p" WHERE "p"."email" IS NULL ORDER BY "p"."email"',
+    'SELECT "p"."id" FROM "people" "p" WHERE "p"."name" = \'email = x\'',
+    'UPDATE "people" SET "email" = $1 WHERE "id" = $2',
+    'INSERT INTO "people"("email") VALUES ($1)',
+    'SELECT "o"."id" FROM "other" "o" WHERE "o"."email" = $1',
+    'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."id" = "x"."id" WHERE email = $1',
+    `${INTERNAL_QUERY_MARKER} UPDATE "people" SET "email" = $1 WHERE "email" = $2`,
+  ])('allows %s', (sql) => {
+    expect(() => guard.check(sql)).not.toThrow();
+  });
+});
