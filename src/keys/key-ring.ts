@@ -55,7 +55,12 @@ export class KeyRing {
       const label = index === 0 ? 'active key' : `decryptOnly[${index - 1}]`;
       const { id, master } = readKeyInput(input, label);
       try {
-        if (!keys.has(id)) keys.set(id, { encrypt: deriveSubkey(master, 'encrypt'), blindIndex: deriveSubkey(master, 'blind-index') });
+        const derived = { encrypt: deriveSubkey(master, 'encrypt'), blindIndex: deriveSubkey(master, 'blind-index') };
+        const same = keys.get(id);
+        if (same && !Buffer.from(same.encrypt).equals(derived.encrypt)) {
+          throw new SealedError('SEALED_INVALID_KEY', `${label} is a different key with the same id as an earlier one (a fingerprint collision): generate another key`, { keyId: id });
+        }
+        if (!same) keys.set(id, derived);
       } finally {
         master.fill(0);
       }

@@ -10,7 +10,9 @@ const QUOTED = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|\[([^\]]+)\])`;
 const IDENT = String.raw`(?:${QUOTED}|([A-Za-z_][A-Za-z0-9_$]*))`;
 const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${IDENT}(?:\.${IDENT})?(?:\s+(?:AS\s+)?${QUOTED})?`, 'gi');
 const OPERATOR = String.raw`(=|!=|<>|<=|>=|<|>|(?:NOT\s+)?(?:I?LIKE|IN|BETWEEN)\b)`;
-const COLUMN_COMPARISON = new RegExp(String.raw`(?:${IDENT}\.)?${IDENT}\s*${OPERATOR}`, 'gi');
+/** A literal that starts with the envelope prefix, kept (shortened) when other literals are blanked. */
+const ENVELOPE_LITERAL = "'sealed:'";
+const COLUMN_COMPARISON = new RegExp(String.raw`(?:${IDENT}\.)?${IDENT}\s*${OPERATOR}\s*(${ENVELOPE_LITERAL})?`, 'gi');
 const STRING_LITERAL = /'(?:[^']|'')*'/g;
 
 const first = (...groups: (string | undefined)[]) => groups.find((g) => g !== undefined);
@@ -18,7 +20,8 @@ const first = (...groups: (string | undefined)[]) => groups.find((g) => g !== un
 /**
  * Refuses SQL that compares an encrypted column (`=`, `<>`, `LIKE`, `IN`, `BETWEEN`, ...): such a
  * condition can never match random-nonce ciphertext, so without the guard it silently returns
- * nothing. `IS NULL` / `IS NOT NULL` stay allowed. It reads the SQL TypeORM generates (find
+ * nothing. `IS NULL` / `IS NOT NULL` stay allowed, and so do comparisons with a literal that
+ * starts with `sealed:` (`col LIKE 'sealed:1:x:<key id>:%'` counts rows per key). It reads the SQL TypeORM generates (find
  * options, QueryBuilder conditions, update/delete criteria); it is a safety net, not a SQL parser:
  * hand-written SQL it cannot map to a table passes through.
  */
@@ -45,7 +48,7 @@ export class WhereGuard {
     if (!this.mentionsSealedColumn || sql.startsWith(INTERNAL_QUERY_MARKER)) return;
     const statement = /^\s*(SELECT|UPDATE|DELETE|WITH)\b/i.exec(sql)?.[1]?.toUpperCase();
     if (!statement || !this.mentionsSealedColumn.test(sql)) return;
-    const text = sql.replace(STRING_LITERAL, "''");
+    const text = sql.replace(STRING_LITERAL, (literal) => (literal.startsWith(ENVELOPE_LITERAL.slice(0, -1)) ? ENVELOPE_LITERAL : "''"));
     const aliases = this.aliasesOf(text);
     const conditions = this.conditionRegion(text, statement);
     if (conditions === undefined) return;
@@ -55,7 +58,7 @@ export class WhereGuard {
       const column = first(m[5], m[6], m[7], m[8])!;
       const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
       const sealed = table === undefined ? undefined : this.tables.get(table)?.get(column);
-      if (sealed === undefined) continue;
+      if (sealed === undefined || m[10] !== undefined) continue;
       const [entity, ...path] = sealed.split('.');
       throw new SealedError(
         'SEALED_UNSUPPORTED_QUERY',

@@ -35,6 +35,17 @@ describe('KeyRing', () => {
     expect(() => new KeyRing({ active: { id: 'deadbeef', key: active } })).toThrow(/not the key that id names/);
   });
 
+  it('refuses two different keys with the same id instead of dropping one', () => {
+    // Found by a birthday search over sha256("collision-search-<i>"): both fingerprint to 91ba76a1.
+    const a = 'D+JeVlkuJW3+UOgYx3Fagn1ZMNlVYwOlwcUw7RAqvtM=';
+    const b = 'UUDdxXe+lRXtyI34Qa5mN8XZ2AVyF8jpVOfugu+vlR0=';
+    expect(keyIdOf(a)).toBe('91ba76a1');
+    expect(keyIdOf(b)).toBe('91ba76a1');
+    expect(() => new KeyRing({ active: a, decryptOnly: [b] })).toThrow(
+      expect.objectContaining({ code: 'SEALED_INVALID_KEY', keyId: '91ba76a1', message: expect.stringContaining('fingerprint collision') }),
+    );
+  });
+
   it('names the bad entry', () => {
     expect(() => KeyRing.fromString(`${active},short`)).toThrow(/decryptOnly\[0\] decodes to 3 bytes/);
     expect(() => KeyRing.fromString(`${active},,${old}`)).toThrow(/empty entry/);

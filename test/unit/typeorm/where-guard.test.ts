@@ -17,6 +17,7 @@ describe('WhereGuard', () => {
     'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."email" = "x"."email"',
     'UPDATE "people" SET "name" = $1 WHERE email <> $2',
     'DELETE FROM "people" WHERE ("email" = $1)',
+    "SELECT COUNT(*) FROM \"people\" WHERE \"email\" LIKE 'sealed' OR \"email\" = 'x'",
   ])('refuses %s', (sql) => {
     expect(() => guard.check(sql)).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_QUERY', entity: 'Person', column: 'email' }));
   });
@@ -28,6 +29,8 @@ describe('WhereGuard', () => {
     'INSERT INTO "people"("email") VALUES ($1)',
     'SELECT "o"."id" FROM "other" "o" WHERE "o"."email" = $1',
     'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."id" = "x"."id" WHERE email = $1',
+    "SELECT COUNT(*) FROM \"people\" WHERE \"email\" LIKE 'sealed:1:x:abcdef01:%'",
+    "SELECT COUNT(*) FROM `people` WHERE `email` NOT LIKE 'sealed:%' AND `email` IS NOT NULL",
     `${INTERNAL_QUERY_MARKER} UPDATE "people" SET "email" = $1 WHERE "email" = $2`,
   ])('allows %s', (sql) => {
     expect(() => guard.check(sql)).not.toThrow();

@@ -1,0 +1,27 @@
+// Runs every example under examples/ and checks what it prints.
+import { main as demo } from '../examples/demo';
+import { main as legacyPlaintext } from '../examples/legacy-plaintext';
+
+async function output(run: (log: (line: string) => void) => Promise<void>): Promise<string> {
+  const lines: string[] = [];
+  await run((line) => lines.push(line));
+  return lines.join('\n');
+}
+
+describe('examples', () => {
+  it('demo shows ciphertext at rest, plaintext through TypeORM, and the refusals', async () => {
+    const text = await output(demo);
+    expect(text).toMatch(/diagnosis: sealed:1:x:[0-9a-f]{8}:/);
+    expect(text).toContain('1 Ada: hypertension, born 1815-12-10, insured by Acme');
+    expect(text).toContain('"diagnosis":"hypertension"');
+    expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Patient.diagnosis');
+    expect(text).toMatch(/SEALED_TAMPERED: Patient\.bornOn \(id=1\)/);
+  });
+
+  it('legacy-plaintext reads plaintext and seals rows as they are written', async () => {
+    const text = await output(legacyPlaintext);
+    expect(text).toContain('before: {"sealed":0,"plaintext":2}');
+    expect(text).toContain('legacy value reads as it is: +1 555 0100');
+    expect(text).toContain('after:  {"sealed":2,"plaintext":1}');
+  });
+});
