@@ -101,7 +101,7 @@ export class KeyRing {
    *
    * @example
    * ```ts
-   * // TYPEORM_SEALED_KEYS="$(npx typeorm-sealed generate-key --quiet)"
+   * // TYPEORM_SEALED_KEYS="$(openssl rand -base64 32)"
    * const ring = KeyRing.fromEnv();
    * ```
    */
@@ -110,7 +110,7 @@ export class KeyRing {
     if (value === undefined || value.trim() === '') {
       throw new SealedError(
         'SEALED_INVALID_KEY',
-        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\`)`,
+        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with generateKey() or \`openssl rand -base64 32\`)`,
       );
     }
     return KeyRing.fromString(value, `environment variable ${name}`);

@@ -63,7 +63,7 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
  * class User {
  *   @PrimaryGeneratedColumn() id!: number;
  *   @Encrypted() email!: string;
- *   @Encrypted({ nullable: true }) birthday!: Date | null; // union type: give valueType
+ *   @Encrypted({ nullable: true, valueType: 'date' }) birthday!: Date | null; // name the type of a union
  *   @Encrypted({ valueType: 'json' }) settings!: { theme: string };
  * }
  * ```

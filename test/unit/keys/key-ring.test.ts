@@ -55,7 +55,7 @@ describe('KeyRing', () => {
   it('reads TYPEORM_SEALED_KEYS, and says how to set it when missing', () => {
     expect(KeyRing.fromEnv(undefined, { TYPEORM_SEALED_KEYS: `${active},${old}` }).keyIds).toHaveLength(2);
     expect(KeyRing.fromEnv('MY_KEYS', { MY_KEYS: active }).activeKeyId).toBe(keyIdOf(active));
-    expect(() => KeyRing.fromEnv('MY_KEYS', {})).toThrow(/MY_KEYS is not set.*generate-key/);
+    expect(() => KeyRing.fromEnv('MY_KEYS', {})).toThrow(/MY_KEYS is not set.*openssl rand -base64 32/);
   });
 
   it('redacts itself in JSON and inspect', () => {
