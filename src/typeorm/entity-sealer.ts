@@ -55,7 +55,8 @@ export class EntitySealer {
       } else {
         written = this.crypto.seal(sc, value, primaryKey);
       }
-      if (written !== current) sc.column.setEntityValue(entity, written);
+      if (written === current) continue; // nothing replaced, nothing to put back
+      sc.column.setEntityValue(entity, written);
       replaced.push({ column: sc.column, original: value, written });
     }
     if (replaced.length === 0) return;

@@ -76,6 +76,19 @@ describe.each(testDialects())('read paths on %s', (dialect) => {
     expect(await ds.getRepository(Child).count()).toBe(1);
   });
 
+  it("checks a varchar without length against the driver's default length", async () => {
+    const memo = 'm'.repeat(300);
+    const saving = ds.getRepository(Child).save({ secret: 's', memo });
+    if (dialect === 'mariadb') {
+      await expect(saving).rejects.toMatchObject({ code: 'SEALED_VALUE_TOO_LONG', column: 'memo', message: expect.stringContaining('holds 255') });
+    } else {
+      const { id } = await saving;
+      expect((await ds.getRepository(Child).findOneByOrFail({ id })).memo).toBe(memo);
+      await ds.getRepository(Child).delete({ id });
+    }
+    expect(await ds.getRepository(Child).count()).toBe(1);
+  });
+
   it('refuses a raw SQL function as the value of an encrypted column', async () => {
     const set = ds.createQueryBuilder().update(User).set({ email: () => "'sql'" }).where('id = :id', { id: alice.id });
     await expect(set.execute()).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', entity: 'User', column: 'email' });

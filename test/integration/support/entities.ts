@@ -72,6 +72,10 @@ export class Child extends Secretive {
   /** Sized for values of up to 16 bytes. */
   @Encrypted({ type: 'varchar', length: sealedLength(16), nullable: true })
   pin!: string | null;
+
+  /** No length: the driver's default (255 on MySQL/MariaDB, unlimited on PostgreSQL and SQLite). */
+  @Encrypted({ type: 'varchar', nullable: true, valueType: 'string' })
+  memo!: string | null;
 }
 
 export const ENTITIES = [User, Note, Child];
