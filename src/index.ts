@@ -11,3 +11,13 @@ export {
   type SealedSubscriberOptions,
   type OpenRawRowsOptions,
 } from './typeorm/sealed-subscriber';
+export { KeyRotator, type KeyRotatorOptions } from './rotation/key-rotator';
+export type {
+  RotationMode,
+  RotationReport,
+  ColumnReport,
+  RowFailure,
+  CensusReport,
+  ColumnCensus,
+  RotationProgress,
+} from './rotation/report';

@@ -2,9 +2,28 @@ import { CodecError } from './codec';
 import type { ValueType } from './value-type';
 
 /**
+ * The plaintext text form of values, used for data written before a column was encrypted and for
+ * what `decryptAll` writes back: strings as they are, numbers and bigints in decimal, booleans as
+ * `true`/`false`, dates as ISO 8601, JSON as JSON text, bytes as base64. `parseLegacyValue`
+ * reads every form `toLegacyText` writes back to an equal value (except the sign of -0).
+ */
+export function toLegacyText(value: unknown, type: ValueType): string {
+  switch (type) {
+    case 'date':
+      return (value as Date).toISOString();
+    case 'json':
+      return JSON.stringify(value);
+    case 'bytes':
+      return Buffer.from(value as Uint8Array).toString('base64');
+    default:
+      return String(value);
+  }
+}
+
+/**
  * Reads a legacy plaintext value (stored before the column was encrypted) as the declared type.
- * Only used when plaintext passthrough is enabled. The database hands text columns back as
- * strings; values written by a driver that kept a non-string type pass through as they are.
+ * Used with plaintext passthrough and by `encryptExisting`. The database hands text columns back
+ * as strings; values written by a driver that kept a non-string type pass through as they are.
  */
 export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
   if (typeof raw !== 'string') return raw;
@@ -13,7 +32,7 @@ export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
       return raw;
     case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || Number.isNaN(n)) throw new CodecError('legacy value is not a number');
+      if (raw.trim() === '' || (Number.isNaN(n) && raw !== 'NaN')) throw new CodecError('legacy value is not a number');
       return n;
     }
     case 'bigint':
@@ -38,6 +57,7 @@ export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
         throw new CodecError('legacy value is not JSON');
       }
     case 'bytes':
-      return Buffer.from(raw, 'utf8');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 === 1) throw new CodecError('legacy value is not base64');
+      return Buffer.from(raw, 'base64');
   }
 }

@@ -2,6 +2,7 @@ import { CodecError, decodeValue, encodeValue } from '../codec/codec';
 import { parseLegacyValue } from '../codec/legacy';
 import { looksSealed } from '../envelope/format';
 import type { Sealer } from '../envelope/sealer';
+import type { KeyRing } from '../keys/key-ring';
 import { SealedError, type SealedErrorContext } from '../errors';
 import type { SealedColumn } from '../metadata/column-plan';
 
@@ -56,12 +57,7 @@ export class ColumnCrypto {
           where(sc, primaryKey),
         );
       }
-      try {
-        return parseLegacyValue(stored, sc.valueType);
-      } catch (e) {
-        if (e instanceof CodecError) throw new SealedError('SEALED_PLAINTEXT', `${e.message} (expected ${sc.valueType})`, where(sc, primaryKey));
-        throw e;
-      }
+      return this.readLegacy(sc, stored, primaryKey);
     }
     try {
       return decodeValue(this.sealer.open(stored, sc.binding));
@@ -70,6 +66,21 @@ export class ColumnCrypto {
       // Authenticated but undecodable: only a bug or a foreign writer with our key can cause it.
       throw new SealedError('SEALED_MALFORMED', `the opened value does not decode: ${(e as Error).message}`, where(sc, primaryKey));
     }
+  }
+
+  /** Reads a legacy plaintext value as the column's type; `SEALED_PLAINTEXT` when it cannot. */
+  readLegacy(sc: SealedColumn, stored: unknown, primaryKey?: () => string | undefined): unknown {
+    try {
+      return parseLegacyValue(stored, sc.valueType);
+    } catch (e) {
+      if (e instanceof CodecError) throw new SealedError('SEALED_PLAINTEXT', `${e.message} (expected ${sc.valueType})`, where(sc, primaryKey));
+      throw e;
+    }
+  }
+
+  /** The key ring this crypto seals and opens with. */
+  get keys(): KeyRing {
+    return this.sealer.keys;
   }
 
   /** Whether a string is an envelope that opens for this column (i.e. already sealed, not plaintext). */

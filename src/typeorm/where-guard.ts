@@ -2,7 +2,10 @@ import type { EntityMetadata } from 'typeorm';
 import { SealedError } from '../errors';
 import { sealedColumnsOf } from '../metadata/column-plan';
 
-/** Queries of this library itself (the rotator compares envelopes) start with this comment. */
+/**
+ * Queries of this library itself (the rotator compares envelopes) end with this comment. At the
+ * end, not the start: TypeORM 0.3's sqlite driver tells an UPDATE by its first word.
+ */
 export const INTERNAL_QUERY_MARKER = '/* typeorm-sealed */';
 
 /** A quoted identifier in any of the drivers' styles: "pg/sqlite", `mysql`, [mssql]. */
@@ -45,7 +48,7 @@ export class WhereGuard {
 
   /** Throws `SEALED_UNSUPPORTED_QUERY` when `sql` compares an encrypted column. */
   check(sql: string): void {
-    if (!this.mentionsSealedColumn || sql.startsWith(INTERNAL_QUERY_MARKER)) return;
+    if (!this.mentionsSealedColumn || sql.endsWith(INTERNAL_QUERY_MARKER)) return;
     const statement = /^\s*(SELECT|UPDATE|DELETE|WITH)\b/i.exec(sql)?.[1]?.toUpperCase();
     if (!statement || !this.mentionsSealedColumn.test(sql)) return;
     const text = sql.replace(STRING_LITERAL, (literal) => (literal.startsWith(ENVELOPE_LITERAL.slice(0, -1)) ? ENVELOPE_LITERAL : "''"));

@@ -1,25 +1,26 @@
 import { CodecError, decodeValue, encodeValue } from '../../../src/codec/codec';
-import { parseLegacyValue } from '../../../src/codec/legacy';
+import { parseLegacyValue, toLegacyText } from '../../../src/codec/legacy';
 import type { ValueType } from '../../../src/codec/value-type';
 
+const cases: [ValueType, unknown][] = [
+  ['string', ''],
+  ['string', 'Zoë 🔐 \u0000 end'],
+  ['number', 0],
+  ['number', -0],
+  ['number', Number.NaN],
+  ['number', Number.POSITIVE_INFINITY],
+  ['number', 1.7976931348623157e308],
+  ['bigint', -(2n ** 200n)],
+  ['boolean', true],
+  ['boolean', false],
+  ['date', new Date('1969-12-31T23:59:59.999Z')],
+  ['json', { a: [1, 'two', null, { b: true }] }],
+  ['json', 'a JSON string'],
+  ['json', null],
+  ['bytes', Buffer.from([0, 255, 128])],
+];
+
 describe('codec', () => {
-  const cases: [ValueType, unknown][] = [
-    ['string', ''],
-    ['string', 'Zoë 🔐 \u0000 end'],
-    ['number', 0],
-    ['number', -0],
-    ['number', Number.NaN],
-    ['number', Number.POSITIVE_INFINITY],
-    ['number', 1.7976931348623157e308],
-    ['bigint', -(2n ** 200n)],
-    ['boolean', true],
-    ['boolean', false],
-    ['date', new Date('1969-12-31T23:59:59.999Z')],
-    ['json', { a: [1, 'two', null, { b: true }] }],
-    ['json', 'a JSON string'],
-    ['json', null],
-    ['bytes', Buffer.from([0, 255, 128])],
-  ];
   it.each(cases)('round-trips %s %p', (type, value) => {
     const decoded = decodeValue(encodeValue(value, type));
     if (Buffer.isBuffer(value)) expect(Buffer.isBuffer(decoded) && decoded.equals(value)).toBe(true);
@@ -60,7 +61,8 @@ describe('parseLegacyValue', () => {
     ['boolean', 'false', false],
     ['date', '2000-01-02T03:04:05.000Z', new Date('2000-01-02T03:04:05.000Z')],
     ['json', '{"a":1}', { a: 1 }],
-    ['bytes', 'ab', Buffer.from('ab')],
+    ['bytes', 'AP+A', Buffer.from([0, 255, 128])],
+    ['number', 'NaN', Number.NaN],
   ] as [ValueType, string, unknown][])('reads %s from %p', (type, raw, expected) => {
     expect(parseLegacyValue(raw, type)).toEqual(expected);
   });
@@ -72,8 +74,13 @@ describe('parseLegacyValue', () => {
     ['boolean', 'yes'],
     ['date', 'someday'],
     ['json', '{'],
+    ['bytes', 'not base64!'],
   ] as [ValueType, string][])('refuses %s from %p', (type, raw) => {
     expect(() => parseLegacyValue(raw, type)).toThrow(CodecError);
+  });
+
+  it.each(cases)('reads back what toLegacyText writes for %s %p', (type, value) => {
+    expect(parseLegacyValue(toLegacyText(value, type), type)).toEqual(Object.is(value, -0) ? 0 : value);
   });
 
   it('passes non-string driver values through', () => {

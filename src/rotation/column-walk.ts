@@ -1,0 +1,178 @@
+import type { QueryRunner } from 'typeorm';
+import { toLegacyText } from '../codec/legacy';
+import { looksSealed } from '../envelope/format';
+import { SealedError } from '../errors';
+import type { ColumnCrypto } from '../typeorm/column-crypto';
+import type { ColumnReport, RotationMode, RotationProgress, RowFailure } from './report';
+import { ColumnSql, type RowLock } from './sql';
+
+/** Settings shared by every column of one walk. */
+export interface WalkSettings {
+  mode: RotationMode;
+  crypto: ColumnCrypto;
+  batchSize: number;
+  dryRun: boolean;
+  stopOnFailure: boolean;
+  maxFailures: number;
+  onProgress?: (progress: RotationProgress) => void;
+}
+
+/** What to do with one value: write `next`, count it as plaintext, or nothing. */
+type Outcome = { next?: unknown; plaintext?: boolean };
+
+/** Passes over a column at most: later passes pick up rows skipped because another process held them. */
+const MAX_PASSES = 5;
+const DEADLOCK_RETRIES = 3;
+
+/** Deadlock or serialization failure: PostgreSQL 40P01/40001, MySQL/MariaDB 1213/1205. */
+function isTransient(e: unknown): boolean {
+  const driverError = (e as { driverError?: { code?: string; errno?: number } }).driverError ?? (e as { code?: string; errno?: number });
+  return ['40P01', '40001'].includes(String(driverError?.code)) || [1213, 1205].includes(Number(driverError?.errno));
+}
+
+/**
+ * Walks one encrypted column in primary-key order, one transaction per batch, writing each new
+ * value with compare-and-swap on the old one. A value that fails to open is reported and never
+ * written. Memory holds one batch (plus the keys of failed rows).
+ */
+export class ColumnWalk {
+  private readonly failedKeys = new Set<string>();
+  private lastKey: unknown[] | undefined;
+  readonly report: ColumnReport;
+
+  constructor(
+    private readonly sql: ColumnSql,
+    private readonly settings: WalkSettings,
+    private readonly failures: RowFailure[],
+  ) {
+    this.report = {
+      entity: sql.sc.entity,
+      column: sql.sc.path,
+      table: sql.metadata.tablePath,
+      examined: 0,
+      rewritten: 0,
+      conflicts: 0,
+      failed: 0,
+      plaintext: 0,
+      remaining: 0,
+      status: 'complete',
+    };
+  }
+
+  /** Runs the walk; returns false when it stopped at a failure. */
+  async run(runner: QueryRunner): Promise<boolean> {
+    const { mode, dryRun } = this.settings;
+    const condition = ColumnSql.needsWork(mode, this.sql.column, this.settings.crypto.keys.activeKeyId);
+    const writes = mode !== 'verify' && !dryRun;
+    const total = await this.sql.count(runner, condition);
+    const started = Date.now();
+    let done = 0;
+    let stopped = false;
+    for (let pass = 0; pass < MAX_PASSES && !stopped; pass++) {
+      let cursor: unknown[] | undefined;
+      let progressed = false;
+      // First pass skips rows another process holds; later passes wait for them.
+      const lock: RowLock = !writes ? 'none' : pass === 0 ? 'skip' : 'wait';
+      for (;;) {
+        const { rows, stop, wrote } = await this.batch(runner, condition, cursor, lock);
+        progressed ||= wrote;
+        stopped = stop;
+        done += rows;
+        this.settings.onProgress?.({ mode, entity: this.report.entity, column: this.report.column, done, total, rate: done / Math.max((Date.now() - started) / 1000, 1e-3) });
+        if (stop || rows < this.settings.batchSize) break;
+        cursor = this.lastKey;
+      }
+      if (!writes || !progressed) break;
+      if ((await this.sql.count(runner, condition)) <= this.failedKeys.size) break;
+    }
+    this.report.remaining = writes ? await this.sql.count(runner, condition) : mode === 'verify' ? 0 : total;
+    this.report.status = stopped
+      ? 'stopped'
+      : this.report.failed > 0
+        ? 'failed'
+        : this.report.remaining > 0 && writes
+          ? 'incomplete'
+          : 'complete';
+    return !stopped;
+  }
+
+  /** One batch in its own transaction (writing modes), retried when the database reports a deadlock. */
+  private async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      const before = { ...this.report };
+      try {
+        return await this.tryBatch(runner, condition, cursor, lock);
+      } catch (e) {
+        if (attempt >= DEADLOCK_RETRIES || !isTransient(e)) throw e;
+        Object.assign(this.report, before); // the rolled-back attempt counts for nothing
+      }
+    }
+  }
+
+  private async tryBatch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
+    const writes = lock !== 'none';
+    if (writes) await runner.startTransaction();
+    try {
+      const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
+      let stop = false;
+      let wrote = false;
+      for (const row of rows) {
+        const primaryKey = this.sql.describeKey(row.key);
+        if (this.failedKeys.has(primaryKey)) continue;
+        this.report.examined++;
+        const outcome = this.process(row.value, primaryKey);
+        if (outcome === undefined) {
+          stop = this.settings.stopOnFailure || this.failures.length >= this.settings.maxFailures;
+          if (stop) break;
+          continue;
+        }
+        if (outcome.plaintext) this.report.plaintext++;
+        if (outcome.next === undefined) continue;
+        if (!writes) {
+          this.report.rewritten++;
+          continue;
+        }
+        if (await this.sql.swap(runner, row.key, row.value, outcome.next)) this.report.rewritten++;
+        else this.report.conflicts++;
+        wrote = true;
+      }
+      if (writes) await runner.commitTransaction();
+      this.lastKey = rows.at(-1)?.key;
+      return { rows: rows.length, stop, wrote };
+    } catch (e) {
+      if (writes && runner.isTransactionActive) await runner.rollbackTransaction();
+      throw e;
+    }
+  }
+
+  /** The new value for a stored one; undefined (and a recorded failure) when it cannot be processed. */
+  private process(stored: unknown, primaryKey: string): Outcome | undefined {
+    const { mode, crypto } = this.settings;
+    const sc = this.sql.sc;
+    const key = () => primaryKey;
+    try {
+      switch (mode) {
+        case 'rotate':
+          return { next: crypto.seal(sc, crypto.open(sc, stored, key), key) };
+        case 'decryptAll':
+          return { next: toLegacyText(crypto.open(sc, stored, key), sc.valueType) };
+        case 'encryptExisting':
+          return { next: crypto.seal(sc, crypto.readLegacy(sc, stored, key), key) };
+        case 'verify':
+          if (!looksSealed(stored)) return { plaintext: true };
+          crypto.open(sc, stored, key);
+          return {};
+      }
+    } catch (e) {
+      if (!(e instanceof SealedError)) throw e;
+      this.report.failed++;
+      this.failedKeys.add(primaryKey);
+      if (this.failures.length < this.settings.maxFailures) {
+        const failure: RowFailure = { entity: sc.entity, column: sc.path, primaryKey, code: e.code, message: e.message };
+        if (e.keyId !== undefined) failure.keyId = e.keyId;
+        this.failures.push(failure);
+      }
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
+import { ENVELOPE_PREFIX, envelopeHeader } from '../envelope/format';
+import type { SealedColumn } from '../metadata/column-plan';
+import { INTERNAL_QUERY_MARKER } from '../typeorm/where-guard';
+
+/** How a batch SELECT locks its rows. */
+export type RowLock = 'skip' | 'wait' | 'none';
+
+/** Locking clauses per dialect; SQLite has one writer and needs none. */
+const LOCK_CLAUSE: Record<RowLock, Record<string, string> | undefined> = {
+  skip: { postgres: ' FOR UPDATE SKIP LOCKED', mysql: ' FOR UPDATE SKIP LOCKED', mariadb: ' FOR UPDATE SKIP LOCKED' },
+  wait: { postgres: ' FOR UPDATE', mysql: ' FOR UPDATE', mariadb: ' FOR UPDATE' },
+  none: undefined,
+};
+
+/**
+ * SQL for one encrypted column of one table, in the dialect of its DataSource. Every statement
+ * ends with the internal marker, so the query guard lets it compare envelopes.
+ */
+export class ColumnSql {
+  readonly table: string;
+  readonly column: string;
+  private readonly keys: string[];
+  private readonly type: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly metadata: EntityMetadata,
+    readonly sc: SealedColumn,
+  ) {
+    const q = (name: string) => dataSource.driver.escape(name);
+    this.table = metadata.tablePath.split('.').map(q).join('.');
+    this.column = q(sc.column.databaseName);
+    this.keys = metadata.primaryColumns.map((c) => q(c.databaseName));
+    this.type = dataSource.driver.options.type;
+  }
+
+  /** `col LIKE 'sealed:%'`-style condition selecting the rows a mode must touch. */
+  static needsWork(mode: 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify', column: string, activeKeyId: string): string {
+    const sealed = `${column} LIKE '${ENVELOPE_PREFIX}%'`;
+    switch (mode) {
+      case 'rotate':
+        return `${sealed} AND ${column} NOT LIKE '${envelopeHeader(activeKeyId)}%'`;
+      case 'encryptExisting':
+        return `${column} NOT LIKE '${ENVELOPE_PREFIX}%'`;
+      case 'decryptAll':
+        return sealed;
+      case 'verify':
+        return '1 = 1';
+    }
+  }
+
+  async count(runner: QueryRunner, condition: string): Promise<number> {
+    const rows = await runner.query(`SELECT COUNT(*) AS n FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition} ${INTERNAL_QUERY_MARKER}`);
+    return Number(rows[0].n);
+  }
+
+  /**
+   * The next batch after `cursor` (keyset pagination on the primary key). `lock`: `skip` takes
+   * row locks and skips rows another process holds, `wait` waits for them, `none` reads only.
+   */
+  async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, size: number, lock: RowLock): Promise<{ key: unknown[]; value: unknown }[]> {
+    const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
+    const after = cursor ? ` AND (${this.keys.join(', ')}) > (${cursor.map((_, i) => `:c${i}`).join(', ')})` : '';
+    const [sql, params] = this.escape(
+      `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after} ` +
+        `ORDER BY ${this.keys.join(', ')} LIMIT ${size}${LOCK_CLAUSE[lock]?.[this.type] ?? ''} ${INTERNAL_QUERY_MARKER}`,
+      Object.fromEntries((cursor ?? []).map((value, i) => [`c${i}`, value])),
+    );
+    const rows: ObjectLiteral[] = await runner.query(sql, params);
+    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
+  }
+
+  /** `id=42` or `a=1, b=2` for a batch row's key. */
+  describeKey(key: unknown[]): string {
+    return this.metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${String(key[i])}`).join(', ');
+  }
+
+  /** Compare-and-swap: writes `next` only where the column still holds `previous`. Returns rows written. */
+  async swap(runner: QueryRunner, key: unknown[], previous: unknown, next: unknown): Promise<number> {
+    const where = this.keys.map((k, i) => `${k} = :k${i}`).join(' AND ');
+    const [sql, params] = this.escape(`UPDATE ${this.table} SET ${this.column} = :next WHERE ${where} AND ${this.column} = :previous ${INTERNAL_QUERY_MARKER}`, {
+      next,
+      previous,
+      ...Object.fromEntries(key.map((value, i) => [`k${i}`, value])),
+    });
+    const result = await runner.query(sql, params, true);
+    return Number(result.affected ?? 0);
+  }
+
+  /** `SELECT bucket, COUNT(*)` where bucket is null, plaintext, or the 20-character envelope header. */
+  async headerCounts(runner: QueryRunner): Promise<{ bucket: string; n: number }[]> {
+    const header = envelopeHeader('00000000').length;
+    const rows: { bucket: string; n: unknown }[] = await runner.query(
+      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN ${this.column} LIKE '${ENVELOPE_PREFIX}%' ` +
+        `THEN SUBSTR(${this.column}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+    );
+    return rows.map((r) => ({ bucket: r.bucket, n: Number(r.n) }));
+  }
+
+  private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {
+    // 0.3 takes a third argument (native parameters) and fails without it; 1.x takes two.
+    const escape = this.dataSource.driver.escapeQueryWithParameters as (sql: string, params: ObjectLiteral, native: ObjectLiteral) => [string, unknown[]];
+    return escape.call(this.dataSource.driver, sql, params, {});
+  }
+}

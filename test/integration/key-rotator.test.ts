@@ -1,0 +1,171 @@
+import type { DataSource } from 'typeorm';
+import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
+import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
+import { ENTITIES, User } from './support/entities';
+import { sealFor } from './support/seal-for';
+
+const [k1, k2, k3] = [generateKey(), generateKey(), generateKey()];
+const ring1 = new KeyRing({ active: k1 });
+const ring2 = new KeyRing({ active: k2 });
+const ring = new KeyRing({ active: k3, decryptOnly: [k1, k2] });
+const ROWS = 23;
+
+/** Row i: email under k1, k2, the active key or in plaintext; score NULL, plaintext, under k1 or k2. */
+function seed(i: number): { login: string; email: string; score: string | null; expected: { email: string; score: number | null } } {
+  const email = `user${i}@example.com`;
+  const score = i % 4 === 0 ? null : i + 0.5;
+  const emailStored = [sealFor(ring1, 'sealed_user', 'email', 'string', email), sealFor(ring2, 'sealed_user', 'email', 'string', email), sealFor(ring, 'sealed_user', 'email', 'string', email), email][i % 4]!;
+  const scoreStored = score === null ? null : [String(score), sealFor(ring1, 'sealed_user', 'score', 'number', score), sealFor(ring2, 'sealed_user', 'score', 'number', score)][i % 3]!;
+  return { login: `user${i}`, email: emailStored, score: scoreStored, expected: { email, score } };
+}
+
+async function insertRaw(ds: DataSource, rows: { login: string; email: string; score: string | null }[]): Promise<void> {
+  // Stored forms (envelopes, plaintext text) go in as they are: no listeners, no sealing.
+  await ds.createQueryBuilder().insert().into(User).values(rows as never[]).callListeners(false).execute();
+}
+
+describe.each(testDialects())('KeyRotator on %s', (dialect) => {
+  let ds: DataSource;
+  const seeds = Array.from({ length: ROWS }, (_, i) => seed(i));
+
+  beforeEach(async () => {
+    ds = await openDataSource(dialect, ENTITIES, [sealedSubscriber({ keys: ring })]);
+    await insertRaw(ds, seeds.map(({ login, email, score }) => ({ login, email, score })));
+  });
+  afterEach(() => ds?.destroy());
+
+  const readAll = async () =>
+    (await ds.getRepository(User).find({ order: { id: 'ASC' } })).map((u) => ({ email: u.email, score: u.score }));
+
+  it('census counts NULL, plaintext and values per key id from the prefix', async () => {
+    const census = await new KeyRotator(ds).census();
+    const email = census.columns.find((c) => c.entity === 'User' && c.column === 'email')!;
+    expect(email).toMatchObject({ total: ROWS, nulls: 0, plaintext: 5, malformed: 0, unknownKeyIds: [] });
+    expect(email.byKeyId).toEqual({ [ring1.activeKeyId]: 6, [ring2.activeKeyId]: 6, [ring.activeKeyId]: 6 });
+    const score = census.columns.find((c) => c.column === 'score')!;
+    expect(score).toMatchObject({ total: ROWS, nulls: 6, plaintext: 6 });
+    expect(census.columns.map((c) => `${c.entity}.${c.column}`)).toEqual(
+      expect.arrayContaining(['User.email', 'User.address.street', 'Note.body', 'Child.secret', 'Child.memo']),
+    );
+  });
+
+  it('rotate + encryptExisting leave every value under the active key, reading back equal', async () => {
+    const progress: RotationProgress[] = [];
+    const rotated = await new KeyRotator(ds, { batchSize: 4, onProgress: (p) => progress.push(p) }).rotate();
+    expect(rotated).toMatchObject({ mode: 'rotate', status: 'complete', failures: [] });
+    expect(rotated.columns.find((c) => c.column === 'email')).toMatchObject({ examined: 12, rewritten: 12, conflicts: 0, failed: 0, remaining: 0 });
+    expect(progress.filter((p) => p.column === 'email').map((p) => p.done)).toEqual([4, 8, 12, 12]);
+    expect(progress.every((p) => p.total >= 0 && p.rate >= 0)).toBe(true);
+
+    const encrypted = await new KeyRotator(ds, { batchSize: 4 }).encryptExisting();
+    expect(encrypted.status).toBe('complete');
+    expect(encrypted.columns.find((c) => c.column === 'score')).toMatchObject({ rewritten: 6, remaining: 0 });
+
+    const census = await new KeyRotator(ds).census();
+    for (const c of census.columns.filter((c) => c.entity === 'User' && (c.column === 'email' || c.column === 'score'))) {
+      expect(c.plaintext).toBe(0);
+      expect(Object.keys(c.byKeyId)).toEqual([ring.activeKeyId]);
+    }
+    expect(await readAll()).toEqual(seeds.map((s) => s.expected));
+    expect((await new KeyRotator(ds).verify()).status).toBe('complete');
+    // A second run finds nothing to do.
+    expect((await new KeyRotator(ds).rotate()).columns.every((c) => c.examined === 0)).toBe(true);
+  });
+
+  it('decryptAll writes plaintext that plain SQL reads back equal, and encryptExisting undoes it', async () => {
+    const report = await new KeyRotator(ds, { batchSize: 5 }).decryptAll();
+    expect(report.status).toBe('complete');
+    expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(seeds.map((s) => s.expected.email).sort());
+    const scores = (await rawColumn(ds, 'sealed_user', 'score')).filter((v) => v !== null).map(Number).sort((a, b) => a - b);
+    expect(scores).toEqual(seeds.map((s) => s.expected.score).filter((v) => v !== null).sort((a, b) => a! - b!));
+    expect((await new KeyRotator(ds).encryptExisting()).status).toBe('complete');
+    expect(await readAll()).toEqual(seeds.map((s) => s.expected));
+  });
+
+  it('dryRun counts what it would write and writes nothing', async () => {
+    const before = await rawColumn(ds, 'sealed_user', 'email');
+    const report = await new KeyRotator(ds, { dryRun: true }).rotate();
+    expect(report).toMatchObject({ dryRun: true, status: 'complete' });
+    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 12, remaining: 12 });
+    expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(before);
+  });
+
+  it('never rewrites a value it cannot open: stops by default, reports with stopOnFailure: false', async () => {
+    const [victim] = (await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user9' })) as string[];
+    const tampered = victim!.slice(0, -6) + (victim!.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA');
+    await rawUpdate(ds, 'sealed_user', 'email', tampered, { column: 'login', value: 'user9' });
+
+    const stopped = await new KeyRotator(ds, { batchSize: 4 }).rotate();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.failures).toEqual([
+      expect.objectContaining({ entity: 'User', column: 'email', primaryKey: 'id=10', keyId: ring2.activeKeyId, code: 'SEALED_TAMPERED' }),
+    ]);
+    expect(JSON.stringify(stopped)).not.toContain('user9@example.com');
+    expect((await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user9' }))[0]).toBe(tampered);
+
+    const reported = await new KeyRotator(ds, { stopOnFailure: false }).rotate();
+    expect(reported.status).toBe('failed');
+    expect(reported.columns.find((c) => c.column === 'email')).toMatchObject({ failed: 1, remaining: 1 });
+    expect((await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user9' }))[0]).toBe(tampered);
+    const census = (await new KeyRotator(ds).census()).columns.find((c) => c.column === 'email')!;
+    expect(census.byKeyId).toEqual({ [ring.activeKeyId]: 17, [ring2.activeKeyId]: 1 });
+  });
+
+  it('refuses to start when the data holds key ids the ring lacks, writing nothing', async () => {
+    const stranger = new KeyRing({ active: generateKey() });
+    await rawUpdate(ds, 'sealed_user', 'email', sealFor(stranger, 'sealed_user', 'email', 'string', 'x'), { column: 'login', value: 'user1' });
+    const before = await rawColumn(ds, 'sealed_user', 'email');
+    await expect(new KeyRotator(ds).rotate()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY', keyId: stranger.activeKeyId, message: expect.stringContaining('User.email') });
+    await expect(new KeyRotator(ds).decryptAll()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY' });
+    expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(before);
+    const verify = await new KeyRotator(ds, { stopOnFailure: false }).verify();
+    expect(verify.failures).toEqual([expect.objectContaining({ code: 'SEALED_WRONG_KEY', column: 'email' })]);
+    expect(verify.columns.find((c) => c.column === 'email')).toMatchObject({ examined: ROWS, plaintext: 5, failed: 1 });
+  });
+
+  it('does not lose application updates made during a rotation', async () => {
+    const repo = ds.getRepository(User);
+    const ids = (await repo.find({ select: { id: true }, order: { id: 'ASC' } })).map((u) => u.id);
+    const expected = new Map(ids.map((id, i) => [id, seeds[i]!.expected.email]));
+    let writes = 0;
+    const app = (async () => {
+      for (let round = 0; round < 40; round++) {
+        const id = ids[(round * 7) % ids.length]!;
+        const email = `app-${round}@example.com`;
+        await repo.update({ id }, { email });
+        expected.set(id, email);
+        writes++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const rotation = new KeyRotator(ds, { batchSize: 2 }).rotate();
+    const [report] = await Promise.all([rotation, app]);
+    expect(writes).toBe(40);
+    expect(report.failures).toEqual([]);
+    const after = await repo.find({ select: { id: true, email: true }, order: { id: 'ASC' } });
+    expect(after.map((u) => u.email)).toEqual(ids.map((id) => expected.get(id)));
+  });
+});
+
+const servers = testDialects().filter((d) => d !== 'sqlite');
+if (servers.length > 0) {
+  describe.each(servers)('two KeyRotators at once on %s', (dialect) => {
+    it('take disjoint rows: every row is rewritten exactly once', async () => {
+      const a = await openDataSource(dialect, ENTITIES, [sealedSubscriber({ keys: ring })]);
+      const b = await openDataSource(dialect, ENTITIES, []); // same database, no schema reset after a's
+      try {
+        const rows = Array.from({ length: 300 }, (_, i) => ({ login: `bulk${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `bulk${i}@example.com`), score: null }));
+        await insertRaw(a, rows);
+        const [ra, rb] = await Promise.all([new KeyRotator(a, { batchSize: 10 }).rotate(), new KeyRotator(b, { keys: ring, batchSize: 10 }).rotate()]);
+        const rewritten = (r: typeof ra) => r.columns.find((c) => c.column === 'email')!.rewritten;
+        expect(rewritten(ra) + rewritten(rb)).toBe(300);
+        expect([ra.status, rb.status]).toEqual(['complete', 'complete']);
+        const emails = (await a.getRepository(User).find({ order: { id: 'ASC' } })).map((u) => u.email);
+        expect(emails).toEqual(rows.map((_, i) => `bulk${i}@example.com`));
+      } finally {
+        await a.destroy();
+        await b.destroy();
+      }
+    });
+  });
+}
