@@ -8,17 +8,29 @@ import { sealedColumnsOf } from '../metadata/column-plan';
  */
 export const INTERNAL_QUERY_MARKER = '/* typeorm-sealed */';
 
-/** A quoted identifier in any of the drivers' styles: "pg/sqlite", `mysql`, [mssql]. */
-const QUOTED = String.raw`(?:"([^"]+)"|\x60([^\x60]+)\x60|\[([^\]]+)\])`;
-const IDENT = String.raw`(?:${QUOTED}|([A-Za-z_][A-Za-z0-9_$]*))`;
-const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${IDENT}(?:\.${IDENT})?(?:\s+(?:AS\s+)?${QUOTED})?`, 'gi');
-const OPERATOR = String.raw`(=|!=|<>|<=|>=|<|>|(?:NOT\s+)?(?:I?LIKE|IN|BETWEEN)\b)`;
+/** An identifier, quoted in any driver's style ("pg/sqlite", `mysql`, [mssql]) or bare, in named groups `<name>1..4`. */
+const ident = (name: string) =>
+  String.raw`(?:"(?<${name}1>[^"]+)"|\x60(?<${name}2>[^\x60]+)\x60|\[(?<${name}3>[^\]]+)\]|(?<${name}4>[A-Za-z_][A-Za-z0-9_$]*))`;
+/** `alias.column` or `column`. */
+const REF = String.raw`(?:${ident('q')}\.)?${ident('c')}`;
+const OPERATOR = String.raw`(?<op>=|!=|<>|<=|>=|<|>|(?:NOT\s+)?(?:I?LIKE|IN|BETWEEN)\b)`;
+/** Functions that keep a value's identity, so comparing their result is comparing the column. */
+const WRAPPER = String.raw`(?:LOWER|UPPER|TRIM|LTRIM|RTRIM|CAST|COALESCE)\s*\(\s*`;
 /** A literal that starts with the envelope prefix, kept (shortened) when other literals are blanked. */
 const ENVELOPE_LITERAL = "'sealed:'";
-const COLUMN_COMPARISON = new RegExp(String.raw`(?:${IDENT}\.)?${IDENT}\s*${OPERATOR}\s*(${ENVELOPE_LITERAL})?`, 'gi');
+const ENVELOPE = String.raw`(?<envelope>${ENVELOPE_LITERAL})?`;
+/** `col = x`, `LOWER(col) = x`, `x = col`: every shape of comparison the guard refuses. */
+const COMPARISONS = [
+  new RegExp(String.raw`${REF}\s*${OPERATOR}\s*${ENVELOPE}`, 'gi'),
+  new RegExp(String.raw`${WRAPPER}${REF}[^()]*?\)\s*${OPERATOR}\s*${ENVELOPE}`, 'gi'),
+  new RegExp(String.raw`${OPERATOR}\s*(?:${WRAPPER})?${REF}`, 'gi'),
+];
+const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${ident('a')}(?:\.${ident('b')})?(?:\s+(?:AS\s+)?${ident('alias')})?`, 'gi');
 const STRING_LITERAL = /'(?:[^']|'')*'/g;
+const SQL_WORDS = new Set(['WHERE', 'ON', 'AND', 'OR', 'NOT', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'JOIN', 'SET', 'ORDER', 'GROUP', 'LIMIT', 'WITH']);
 
-const first = (...groups: (string | undefined)[]) => groups.find((g) => g !== undefined);
+/** The first defined group among `<name>1..4`. */
+const group = (m: RegExpMatchArray, name: string) => [1, 2, 3, 4].map((i) => m.groups?.[`${name}${i}`]).find((g) => g !== undefined);
 
 /**
  * Refuses SQL that compares an encrypted column (`=`, `<>`, `LIKE`, `IN`, `BETWEEN`, ...): such a
@@ -56,19 +68,21 @@ export class WhereGuard {
     const conditions = this.conditionRegion(text, statement);
     if (conditions === undefined) return;
     const soleTable = aliases.size > 0 && new Set(aliases.values()).size === 1 ? [...aliases.values()][0] : undefined;
-    for (const m of conditions.matchAll(COLUMN_COMPARISON)) {
-      const qualifier = first(m[1], m[2], m[3], m[4]);
-      const column = first(m[5], m[6], m[7], m[8])!;
-      const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
-      const sealed = table === undefined ? undefined : this.tables.get(table)?.get(column);
-      if (sealed === undefined || m[10] !== undefined) continue;
-      const [entity, ...path] = sealed.split('.');
-      throw new SealedError(
-        'SEALED_UNSUPPORTED_QUERY',
-        `a "${m[9]!.replace(/\s+/g, ' ').toUpperCase()}" condition on an encrypted column can never match: values are sealed with random nonces. ` +
-          'Compare through a blind index, or load the rows and filter in code (IS NULL / IS NOT NULL work)',
-        { entity: entity!, column: path.join('.') },
-      );
+    for (const comparison of COMPARISONS) {
+      for (const m of conditions.matchAll(comparison)) {
+        if (m.groups?.envelope !== undefined) continue;
+        const qualifier = group(m, 'q');
+        const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
+        const sealed = table === undefined ? undefined : this.tables.get(table)?.get(group(m, 'c')!);
+        if (sealed === undefined) continue;
+        const [entity, ...path] = sealed.split('.');
+        throw new SealedError(
+          'SEALED_UNSUPPORTED_QUERY',
+          `a "${m.groups!.op!.replace(/\s+/g, ' ').toUpperCase()}" condition on an encrypted column can never match: values are sealed with random nonces. ` +
+            'Load the rows and filter in code (IS NULL / IS NOT NULL work)',
+          { entity: entity!, column: path.join('.') },
+        );
+      }
     }
   }
 
@@ -76,11 +90,9 @@ export class WhereGuard {
   private aliasesOf(sql: string): Map<string, string> {
     const aliases = new Map<string, string>();
     for (const m of sql.matchAll(TABLE_REF)) {
-      const firstPart = first(m[1], m[2], m[3], m[4])!;
-      const secondPart = first(m[5], m[6], m[7], m[8]);
-      const table = secondPart ?? firstPart; // schema.table -> table
-      const alias = first(m[9], m[10], m[11]);
-      aliases.set(alias ?? table, table);
+      const table = group(m, 'b') ?? group(m, 'a')!; // schema.table -> table
+      const alias = group(m, 'alias');
+      aliases.set(alias === undefined || SQL_WORDS.has(alias.toUpperCase()) ? table : alias, table);
       aliases.set(table, table);
     }
     return aliases;

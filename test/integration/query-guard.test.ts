@@ -1,4 +1,4 @@
-import { In, IsNull, Like, Not, type DataSource } from 'typeorm';
+import { ILike, In, IsNull, Like, Not, type DataSource } from 'typeorm';
 import { generateKey, KeyRing, sealedSubscriber } from 'typeorm-sealed';
 import { openDataSource, testDialects } from './support/dialects';
 import { ENTITIES, Note, User } from './support/entities';
@@ -23,6 +23,9 @@ describe.each(testDialects())('query guard on %s', (dialect) => {
     ['countBy', (d) => d.getRepository(User).countBy({ email: 'x' }), 'email'],
     ['QueryBuilder condition', (d) => d.getRepository(User).createQueryBuilder('u').where('u.email = :e', { e: 'x' }).getMany(), 'email'],
     ['unqualified QueryBuilder condition', (d) => d.getRepository(User).createQueryBuilder('u').where('email = :e', { e: 'x' }).getMany(), 'email'],
+    ['find ILike', (d) => d.getRepository(User).findBy({ email: ILike('%g%') }), 'email'],
+    ['a function of the column', (d) => d.getRepository(User).createQueryBuilder('u').where('LOWER(u.email) = :e', { e: 'x' }).getMany(), 'email'],
+    ['reversed operands', (d) => d.getRepository(User).createQueryBuilder('u').where(':e = u.email', { e: 'x' }).getMany(), 'email'],
     ['update criteria', (d) => d.getRepository(User).update({ email: 'x' }, { login: 'y' }), 'email'],
     ['delete criteria', (d) => d.getRepository(User).delete({ email: 'x' }), 'email'],
   ];

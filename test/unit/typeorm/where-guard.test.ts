@@ -17,6 +17,12 @@ describe('WhereGuard', () => {
     'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."email" = "x"."email"',
     'UPDATE "people" SET "name" = $1 WHERE email <> $2',
     'DELETE FROM "people" WHERE ("email" = $1)',
+    'SELECT "p"."id" FROM "people" "p" WHERE LOWER("p"."email") = $1',
+    'SELECT "p"."id" FROM "people" "p" WHERE UPPER("p"."email") LIKE UPPER(?)',
+    'SELECT "p"."id" FROM "people" "p" WHERE CAST("p"."email" AS TEXT) = $1',
+    'SELECT "p"."id" FROM "people" "p" WHERE $1 = "p"."email"',
+    'SELECT "p"."id" FROM "people" "p" WHERE ? = LOWER("p"."email")',
+    'SELECT t.id FROM people t WHERE t.email = ?',
     "SELECT COUNT(*) FROM \"people\" WHERE \"email\" LIKE 'sealed' OR \"email\" = 'x'",
   ])('refuses %s', (sql) => {
     expect(() => guard.check(sql)).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_QUERY', entity: 'Person', column: 'email' }));
@@ -26,6 +32,8 @@ describe('WhereGuard', () => {
     'SELECT "p"."email" AS "p_email" FROM "people" "p" WHERE "p"."email" IS NULL ORDER BY "p"."email"',
     'SELECT "p"."id" FROM "people" "p" WHERE "p"."name" = \'email = x\'',
     'UPDATE "people" SET "email" = $1 WHERE "id" = $2',
+    'SELECT COUNT("p"."email") AS n FROM "people" "p" WHERE "p"."id" > $1',
+    'SELECT "p"."id" FROM "people" "p" WHERE ("p"."email" IS NULL) AND "p"."id" = $1',
     'INSERT INTO "people"("email") VALUES ($1)',
     'SELECT "o"."id" FROM "other" "o" WHERE "o"."email" = $1',
     'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."id" = "x"."id" WHERE email = $1',
