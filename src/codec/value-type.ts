@@ -1,6 +1,8 @@
 /** The JavaScript types an encrypted column can hold. */
 export type ValueType = 'string' | 'number' | 'bigint' | 'boolean' | 'date' | 'json' | 'bytes';
 
+export const VALUE_TYPES: readonly ValueType[] = ['string', 'number', 'bigint', 'boolean', 'date', 'json', 'bytes'];
+
 /** One-byte tag stored in front of every plaintext, so a value decodes without its metadata. */
 export const TYPE_TAGS: Readonly<Record<ValueType, number>> = {
   string: 0x73, // 's'
@@ -18,7 +20,8 @@ export const TAG_TYPES: ReadonlyMap<number, ValueType> = new Map(
 
 /**
  * The value type a property's TypeScript type implies (from `design:type` metadata), or
- * undefined when it implies none (e.g. a union type, or a compiler without decorator metadata).
+ * undefined when it is ambiguous (a union such as `Date | null`, an object type) or missing (a
+ * compiler without decorator metadata).
  */
 export function valueTypeOfDesignType(designType: unknown): ValueType | undefined {
   switch (designType) {
@@ -35,10 +38,11 @@ export function valueTypeOfDesignType(designType: unknown): ValueType | undefine
     case Buffer:
     case Uint8Array:
       return 'bytes';
-    case Object:
     case Array:
       return 'json';
     default:
+      // Object is what TypeScript emits for unions (`Date | null`) as well as for object types:
+      // guessing JSON would hand a Date back as a string. The decorator asks for valueType.
       return undefined;
   }
 }

@@ -19,7 +19,8 @@ export function bindingBytes(table: string, column: string): Uint8Array {
  * AAD = `utf8(header) || binding`, header being `sealed:1:x:<key id>:`.
  */
 export class Sealer {
-  private readonly activeHeader: string;
+  /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. */
+  readonly activeHeader: string;
   private readonly activeHeaderBytes: Uint8Array;
   private readonly activeKey: Uint8Array;
 

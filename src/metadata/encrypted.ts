@@ -1,13 +1,17 @@
 import 'reflect-metadata';
 import { Column } from 'typeorm';
 import { encodeValue } from '../codec/codec';
-import { valueTypeOfDesignType, type ValueType } from '../codec/value-type';
+import { VALUE_TYPES, valueTypeOfDesignType, type ValueType } from '../codec/value-type';
 import { envelopeLength, sealedLength } from '../envelope/format';
 import { SealedError } from '../errors';
 import { registerSealedProperty } from './registry';
+import { requireSubscriber } from './subscriber-presence';
 
 /** Database column types that can hold an envelope (text, ASCII-safe). */
 export type SealedColumnType = 'text' | 'varchar' | 'character varying' | 'nvarchar' | 'tinytext' | 'mediumtext' | 'longtext';
+
+const COLUMN_TYPES: readonly SealedColumnType[] = ['text', 'varchar', 'character varying', 'nvarchar', 'tinytext', 'mediumtext', 'longtext'];
+const OPTIONS: readonly (keyof EncryptedOptions)[] = ['type', 'length', 'name', 'nullable', 'select', 'insert', 'update', 'comment', 'valueType', 'boundTo'];
 
 const FIXED_LENGTH: Partial<Record<SealedColumnType, number>> = { tinytext: 255 };
 
@@ -31,9 +35,9 @@ export interface EncryptedOptions {
   comment?: string;
   /**
    * JavaScript type of the value. Default: inferred from the property's TypeScript type
-   * (`string`, `number`, `bigint`, `boolean`, `Date`, `Buffer`/`Uint8Array` -> `bytes`, objects
-   * and arrays -> `json`). Required when the compiler emits no decorator metadata (esbuild, tsx)
-   * or the type is a union.
+   * (`string`, `number`, `bigint`, `boolean`, `Date`, `Buffer`/`Uint8Array` -> `bytes`, arrays ->
+   * `json`). Required for unions such as `Date | null` (TypeScript records them as `Object`),
+   * for object types (give `'json'`), and when the compiler emits no decorator metadata (esbuild, tsx).
    */
   valueType?: ValueType;
   /**
@@ -47,7 +51,7 @@ export interface EncryptedOptions {
 /** Column options that would store or compare plaintext, refused with the reason. */
 const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
   default: 'a database default is stored unencrypted',
-  unique: 'ciphertext uses random nonces, so a unique constraint on it never fires; put it on a blind index',
+  unique: 'ciphertext uses random nonces, so a unique constraint on it never fires',
   primary: 'a primary key cannot be encrypted',
   transformer: 'the subscriber owns the stored value; a transformer would see ciphertext',
   array: 'arrays are stored as one JSON value: use valueType "json"',
@@ -76,19 +80,29 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
     for (const key of Object.keys(options)) {
       const reason = REFUSED_OPTIONS[key];
       if (reason) throw new SealedError('SEALED_CONFIG', `@Encrypted does not take option "${key}": ${reason}`, where);
+      if (!OPTIONS.includes(key as keyof EncryptedOptions)) {
+        throw new SealedError('SEALED_CONFIG', `@Encrypted has no option "${key}"; it takes ${OPTIONS.join(', ')}`, where);
+      }
+    }
+    const choices = VALUE_TYPES.map((t) => `"${t}"`).join(' | ');
+    if (options.valueType !== undefined && !VALUE_TYPES.includes(options.valueType)) {
+      throw new SealedError('SEALED_CONFIG', `valueType ${JSON.stringify(options.valueType)} is not one of ${choices}`, where);
     }
     const valueType = options.valueType ?? valueTypeOfDesignType(Reflect.getMetadata('design:type', target, propertyKey));
     if (valueType === undefined) {
       throw new SealedError(
         'SEALED_CONFIG',
-        'cannot infer the value type (no usable design:type metadata: a union type, or emitDecoratorMetadata is off); pass valueType: "string" | "number" | "bigint" | "boolean" | "date" | "json" | "bytes"',
+        `cannot infer the value type: the property's type is a union (e.g. Date | null), an object type, or has no decorator metadata (emitDecoratorMetadata off); pass valueType: ${choices}`,
         where,
       );
     }
     const type = options.type ?? 'text';
+    if (!COLUMN_TYPES.includes(type)) {
+      throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
+    }
     checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
     const { valueType: _v, boundTo, type: _t, ...columnOptions } = options;
-    Column({ ...columnOptions, type, nullable: options.nullable ?? false })(target, propertyKey);
+    Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: requireSubscriber(entity, property) })(target, propertyKey);
     registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {} });
   };
 }

@@ -78,6 +78,11 @@ export class ColumnCrypto {
     }
   }
 
+  /** Whether a stored value is sealed under the active key (plaintext and older keys are not). */
+  isCurrent(stored: unknown): boolean {
+    return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
+  }
+
   /** The key ring this crypto seals and opens with. */
   get keys(): KeyRing {
     return this.sealer.keys;

@@ -20,14 +20,15 @@ interface Replaced {
  *   (the caller's own object: save/insert/update/upsert all hand it over);
  * - after the write (or a rollback), puts the caller's plaintext back, so a second `save()` never
  *   encrypts ciphertext and the caller never sees it;
- * - after a load, replaces envelopes with typed plaintext.
+ * - after a load, replaces envelopes with typed plaintext, remembering which fields were stale
+ *   (plaintext or an older key) so that the row's next update re-seals them under the active key.
  */
 export class EntitySealer {
   private readonly replaced = new WeakMap<object, Replaced[]>();
   private readonly inFlight = new WeakMap<QueryRunner, Set<object>>();
   private readonly opened = new WeakSet<object>();
-  /** Fields of loaded objects that held legacy plaintext (passthrough): sealed on the row's next update. */
-  private readonly legacy = new WeakMap<object, Set<ColumnMetadata>>();
+  /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on the row's next update. */
+  private readonly stale = new WeakMap<object, Set<ColumnMetadata>>();
 
   constructor(readonly crypto: ColumnCrypto) {}
 
@@ -48,7 +49,7 @@ export class EntitySealer {
       // A write that failed after sealing left our envelope in the object: seal the plaintext again.
       const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
       let written: unknown;
-      if (databaseEntity && !this.legacy.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
+      if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
         written = sc.column.getEntityValue(databaseEntity);
       } else if (looksSealed(value) && this.crypto.opens(sc, value)) {
         continue; // already ciphertext of this very column (e.g. copied from another row): keep it
@@ -104,7 +105,7 @@ export class EntitySealer {
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): its fields are plaintext already.
       if (reopened && !looksSealed(stored)) continue;
-      if (!looksSealed(stored)) this.markLegacy(entity, sc.column);
+      if (!this.crypto.isCurrent(stored)) this.markStale(entity, sc.column);
       sc.column.setEntityValue(entity, this.crypto.open(sc, stored, primaryKey));
     }
     this.opened.add(entity);
@@ -131,9 +132,9 @@ export class EntitySealer {
     return rows;
   }
 
-  private markLegacy(entity: object, column: ColumnMetadata): void {
-    let columns = this.legacy.get(entity);
-    if (!columns) this.legacy.set(entity, (columns = new Set()));
+  private markStale(entity: object, column: ColumnMetadata): void {
+    let columns = this.stale.get(entity);
+    if (!columns) this.stale.set(entity, (columns = new Set()));
     columns.add(column);
   }
 

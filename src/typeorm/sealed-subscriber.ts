@@ -14,6 +14,7 @@ import {
 import { Sealer } from '../envelope/sealer';
 import { SealedError } from '../errors';
 import { KeyRing } from '../keys/key-ring';
+import { noteSubscriber } from '../metadata/subscriber-presence';
 import { ColumnCrypto } from './column-crypto';
 import { EntitySealer } from './entity-sealer';
 import { WhereGuard } from './where-guard';
@@ -46,6 +47,10 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   /** Whether {@link WhereGuard} checks every query. */
   protected abstract readonly guardQueries: boolean;
   private readonly guards = new WeakMap<DataSource, WhereGuard>();
+
+  constructor() {
+    noteSubscriber();
+  }
 
   beforeQuery(event: BeforeQueryEvent): void {
     if (!this.guardQueries) return;

@@ -68,7 +68,11 @@ describe.each(testDialects())('read paths on %s', (dialect) => {
     expect(openRawRows(ds, User, rows)[0]).toMatchObject({ email: 'alice@example.com', addressStreet: 'Main St 1' });
   });
 
-  it('refuses a value longer than its varchar column, and writes nothing', async () => {
+  it('fits a value of exactly sealedLength(n) bytes, refuses a longer one and writes nothing', async () => {
+    const { id } = await ds.getRepository(Child).save({ secret: 's', pin: 'x'.repeat(16) });
+    expect((await ds.getRepository(Child).findOneByOrFail({ id })).pin).toBe('x'.repeat(16));
+    await ds.getRepository(Child).delete({ id });
+
     const error = await ds.getRepository(Child).save({ secret: 's', pin: 'x'.repeat(17) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SealedError);
     expect(error).toMatchObject({ code: 'SEALED_VALUE_TOO_LONG', entity: 'Child', column: 'pin' });

@@ -108,6 +108,18 @@ describe.each(testDialects())('tampering, keys and plaintext on %s', (dialect) =
     expect((await ds.getRepository(User).findOneByOrFail({ id })).email).toBe('under-new@example.com');
   });
 
+  it('an update of the row re-seals unchanged fields stored under an older key', async () => {
+    const id = await fresh('stale');
+    await rawUpdate(ds, 'sealed_user', 'email', await emailSealedUnder(oldRing, 'stale@example.com'), byLogin('stale'));
+    const loaded = await ds.getRepository(User).findOneByOrFail({ id });
+    loaded.login = 'stale-renamed'; // only a plain column changes
+    await ds.getRepository(User).save(loaded);
+    const [stored] = (await rawColumn(ds, 'sealed_user', 'email', byLogin('stale-renamed'))) as string[];
+    expect(stored!.startsWith(`sealed:1:x:${ring.activeKeyId}:`)).toBe(true);
+    expect(loaded.email).toBe('stale@example.com');
+    expect((await ds.getRepository(User).findOneByOrFail({ id })).email).toBe('stale@example.com');
+  });
+
   it('plaintext at rest fails closed with SEALED_PLAINTEXT by default', async () => {
     await rawUpdate(ds, 'sealed_user', 'email', 'legacy@example.com', { column: 'id', value: userId });
     expect(await loadError(userId)).toMatchObject({ code: 'SEALED_PLAINTEXT', entity: 'User', column: 'email', primaryKey: `id=${userId}` });

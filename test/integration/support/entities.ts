@@ -70,7 +70,7 @@ export class Child extends Secretive {
   id!: number;
 
   /** Sized for values of up to 16 bytes. */
-  @Encrypted({ type: 'varchar', length: sealedLength(16), nullable: true })
+  @Encrypted({ type: 'varchar', length: sealedLength(16), nullable: true, valueType: 'string' })
   pin!: string | null;
 
   /** No length: the driver's default (255 on MySQL/MariaDB, unlimited on PostgreSQL and SQLite). */

@@ -19,7 +19,6 @@ describe('@Encrypted', () => {
     [Date, 'date'],
     [Buffer, 'bytes'],
     [Uint8Array, 'bytes'],
-    [Object, 'json'],
     [Array, 'json'],
   ])('infers the value type from design:type %p', (designType, valueType) => {
     class Account {}
@@ -28,9 +27,17 @@ describe('@Encrypted', () => {
     expect(sealedPropertySpec(Account, 'secret')).toEqual({ valueType, boundTo: {} });
   });
 
-  it('asks for valueType when it cannot infer it', () => {
+  it('asks for valueType when it cannot infer it, never guessing JSON for a union', () => {
     expect(declare({})).toThrow(/SEALED_CONFIG: Account.secret: cannot infer the value type.*pass valueType/);
+    expect(declare({}, Object)).toThrow(/a union \(e.g. Date \| null\), an object type/); // what tsc emits for Date | null
     expect(declare({ valueType: 'string' })).not.toThrow();
+    expect(declare({ valueType: 'json' }, Object)).not.toThrow();
+  });
+
+  it('checks option names and values at runtime (plain JavaScript callers)', () => {
+    expect(declare({ valueType: 'strng' } as never)).toThrow(/valueType "strng" is not one of "string" \| "number"/);
+    expect(declare({ valueType: 'string', type: 'int' } as never)).toThrow(/column type "int" cannot hold an envelope; use one of text, varchar/);
+    expect(declare({ valueType: 'string', bogus: 1 } as never)).toThrow(/@Encrypted has no option "bogus"; it takes type, length/);
   });
 
   it.each(['default', 'unique', 'primary', 'transformer', 'array'])('refuses the column option %s', (option) => {
