@@ -52,15 +52,19 @@ async function ensureWorkerDatabase(dialect: Exclude<Dialect, 'sqlite'>): Promis
   }
 }
 
-/** Opens a fresh schema (tables dropped and created) on the dialect. */
+/** The database a worker's tests use on a server dialect (created on first use). */
+export const WORKER_DATABASE = workerDatabase;
+
+/** Opens a fresh schema (tables dropped and created) on the dialect; SQLite in memory unless given a file. */
 export async function openDataSource(
   dialect: Dialect,
   entities: MixedList<Function | string | EntitySchema>,
   subscribers: MixedList<Function | string>,
+  sqliteFile = ':memory:',
 ): Promise<DataSource> {
   let base: DataSourceOptions;
   if (dialect === 'sqlite') {
-    base = typeormLine === '0.3' ? ({ type: 'sqlite', database: ':memory:' } as unknown as DataSourceOptions) : { type: 'better-sqlite3', database: ':memory:' };
+    base = typeormLine === '0.3' ? ({ type: 'sqlite', database: sqliteFile } as unknown as DataSourceOptions) : { type: 'better-sqlite3', database: sqliteFile };
   } else {
     await ensureWorkerDatabase(dialect);
     base = serverOptions(dialect, workerDatabase);

@@ -1,0 +1,68 @@
+/** The CLI's commands, as typed on the command line. */
+export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'decrypt-all'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Parsed command line. */
+export interface CliArgs {
+  command?: Command;
+  help: boolean;
+  version: boolean;
+  dataSource?: string;
+  entities: string[];
+  batchSize?: number;
+  dryRun: boolean;
+  continueOnError: boolean;
+  json: boolean;
+  quiet: boolean;
+  yes: boolean;
+  keysEnv?: string;
+}
+
+/** A command line that does not parse; the message says what was wrong. Exit code 2. */
+export class UsageError extends Error {}
+
+const FLAGS: Record<string, keyof CliArgs> = {
+  '--help': 'help',
+  '-h': 'help',
+  '--version': 'version',
+  '--dry-run': 'dryRun',
+  '--continue-on-error': 'continueOnError',
+  '--json': 'json',
+  '--quiet': 'quiet',
+  '--yes': 'yes',
+};
+
+/** Parses `argv` (without node and the script). */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const args: CliArgs = { help: false, version: false, entities: [], dryRun: false, continueOnError: false, json: false, quiet: false, yes: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    if (FLAGS[name] !== undefined) {
+      (args as unknown as Record<string, boolean>)[FLAGS[name]!] = true;
+    } else if (name === '-d' || name === '--dataSource' || name === '--data-source') {
+      args.dataSource = value();
+    } else if (name === '--entity') {
+      args.entities.push(value());
+    } else if (name === '--keys-env') {
+      args.keysEnv = value();
+    } else if (name === '--batch-size') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive integer, got ${JSON.stringify(argv[i])}`);
+      args.batchSize = n;
+    } else if (name.startsWith('-')) {
+      throw new UsageError(`unknown option ${name}`);
+    } else if (args.command === undefined) {
+      if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.join(', ')}`);
+      args.command = name as Command;
+    } else {
+      throw new UsageError(`unexpected argument ${JSON.stringify(name)}`);
+    }
+  }
+  return args;
+}

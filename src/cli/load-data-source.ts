@@ -1,0 +1,30 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DataSource } from 'typeorm';
+
+/** The data source file could not be loaded or exports no DataSource. Exit code 3. */
+export class DataSourceFileError extends Error {}
+
+const isDataSource = (value: unknown): value is DataSource =>
+  typeof value === 'object' && value !== null && typeof (value as DataSource).initialize === 'function' && 'options' in value;
+
+/**
+ * Loads a file that exports a DataSource, as TypeORM's own CLI `-d` does: the default export, or
+ * the only exported DataSource. CommonJS and ES modules both work; TypeScript files need a loader
+ * (compile them, or run the CLI under one such as `node --import tsx`).
+ */
+export async function loadDataSource(file: string): Promise<DataSource> {
+  const path = resolve(process.cwd(), file);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (e) {
+    const hint = /\.[cm]?ts$/.test(path) ? ' (a TypeScript file needs a loader: compile it, or run under e.g. `node --import tsx`)' : '';
+    throw new DataSourceFileError(`cannot load ${file}: ${(e as Error).message}${hint}`);
+  }
+  const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
+  const found = [...new Set(candidates.filter(isDataSource))];
+  if (found.length === 0) throw new DataSourceFileError(`${file} exports no DataSource (export one as default or by name)`);
+  if (found.length > 1 && !isDataSource(module.default)) throw new DataSourceFileError(`${file} exports ${found.length} DataSources; export the one to use as default`);
+  return isDataSource(module.default) ? module.default : found[0]!;
+}

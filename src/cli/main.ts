@@ -1,0 +1,211 @@
+import type { DataSource } from 'typeorm';
+import { SealedError } from '../errors';
+import { generateKey, keyIdOf } from '../keys/key-material';
+import { DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
+import { KeyRotator } from '../rotation/key-rotator';
+import type { CensusReport, RotationReport } from '../rotation/report';
+import { SealedSubscriberBase } from '../typeorm/sealed-subscriber';
+import { parseArgs, UsageError, type CliArgs, type Command } from './args';
+import { formatCensus, formatReport } from './format';
+import { DataSourceFileError, loadDataSource } from './load-data-source';
+import { progressPrinter, type ProgressStream } from './progress';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  /** Done: every value is as the command wants it (census, verify: nothing wrong found). */
+  ok: 0,
+  /** Finished, but values failed, remain, or (verify/census) are plaintext, malformed or under unknown keys. */
+  incomplete: 1,
+  /** The command line is wrong. */
+  usage: 2,
+  /** Could not start: data source file, keys, or a refusal before writing (e.g. key ids missing from the ring). */
+  config: 3,
+  /** Stopped by an unexpected error (e.g. the database went away). Rows written so far are committed and readable. */
+  error: 4,
+} as const;
+
+const USAGE = `Usage: typeorm-sealed <command> [options]
+
+Commands:
+  generate-key       print a new 256-bit key (base64), once
+  census             count NULL, plaintext and values per key id in every encrypted column
+  verify             open every value and report failures; writes nothing
+  rotate             re-seal every value not under the active key with the active key
+  encrypt-existing   seal legacy plaintext values under the active key
+  decrypt-all        write every value back as plaintext (leaving encryption; needs --yes)
+
+Run "typeorm-sealed <command> --help" for the options of a command.`;
+
+const WALK_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
+  --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
+  --batch-size <n>         rows per batch and transaction (default 500)
+  --keys-env <NAME>        read the key ring from this environment variable instead of the
+                           DataSource's sealedSubscriber (default when there is none: ${DEFAULT_KEYS_ENV})
+  --continue-on-error      report values that fail and go on (default: stop at the first)
+  --json                   print the report as JSON on stdout
+  -h, --help               this help`;
+
+const HELP: Record<Command, string> = {
+  'generate-key': `Usage: typeorm-sealed generate-key [--quiet]
+
+Prints a new random 256-bit key as base64 on stdout, and its key id and storage advice on stderr.
+The key is shown once: store it in your secret manager before using it.
+  --quiet   print only the key`,
+  census: `Usage: typeorm-sealed census -d <file> [options]
+
+Counts, per encrypted column, NULL values, plaintext values, values per key id (* marks the
+active key) and malformed values, with SQL on the envelope prefix. Writes nothing.
+Exit 0 when every value is NULL or under a key in the ring, 1 when plaintext, malformed values or
+unknown key ids are found.
+
+${WALK_OPTIONS}`,
+  verify: `Usage: typeorm-sealed verify -d <file> [options]
+
+Opens every value of every encrypted column and reports the ones that fail (tampered, wrong key,
+malformed) and the plaintext ones. Writes nothing. Exit 0 when all open, 1 otherwise.
+
+${WALK_OPTIONS}`,
+  rotate: `Usage: typeorm-sealed rotate -d <file> [options]
+
+Re-seals every value that is not under the active key with the active key. Refuses to start when
+the data holds key ids the ring lacks. Safe to stop and run again; safe to run from two processes.
+
+${WALK_OPTIONS}
+  --dry-run                read and check everything, write nothing`,
+  'encrypt-existing': `Usage: typeorm-sealed encrypt-existing -d <file> [options]
+
+Seals every legacy plaintext value (written before the column was encrypted) under the active key.
+
+${WALK_OPTIONS}
+  --dry-run                read and check everything, write nothing`,
+  'decrypt-all': `Usage: typeorm-sealed decrypt-all -d <file> --yes [options]
+
+Writes every value back as plaintext, for leaving encryption (then remove @Encrypted). Back up
+the database first.
+
+${WALK_OPTIONS}
+  --dry-run                read and check everything, write nothing
+  --yes                    confirm: plaintext will be stored in the database`,
+};
+
+/** Where the CLI reads and writes. */
+export interface CliIO {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs the CLI and returns its exit code.
+ *
+ * @example
+ * ```sh
+ * npx typeorm-sealed census -d dist/data-source.js
+ * TYPEORM_SEALED_KEYS="<new>,<old>" npx typeorm-sealed rotate -d dist/data-source.js
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`typeorm-sealed: ${e.message}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (args.version) {
+    io.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+    return EXIT.ok;
+  }
+  if (!args.command) {
+    (args.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
+    return args.help ? EXIT.ok : EXIT.usage;
+  }
+  if (args.help) {
+    io.stdout.write(`${HELP[args.command]}\n`);
+    return EXIT.ok;
+  }
+  if (args.command === 'generate-key') return printKey(args, io);
+  if (!args.dataSource) {
+    io.stderr.write(`typeorm-sealed: ${args.command} needs -d <data source file>\n\n${HELP[args.command]}\n`);
+    return EXIT.usage;
+  }
+  if (args.command === 'decrypt-all' && !args.dryRun && !args.yes) {
+    io.stderr.write('typeorm-sealed: decrypt-all stores every value as plaintext; back up the database and pass --yes to confirm (or --dry-run)\n');
+    return EXIT.usage;
+  }
+  return runWalk(args.command, args, io);
+}
+
+function printKey(args: CliArgs, io: CliIO): number {
+  const key = generateKey();
+  io.stdout.write(`${key}\n`);
+  if (!args.quiet) {
+    io.stderr.write(
+      `key id: ${keyIdOf(key)}\n` +
+        'Store this key in your secret manager now: it is shown once, and data sealed under a lost key cannot be recovered.\n' +
+        `Deploy it first in the ring (${DEFAULT_KEYS_ENV}="<new key>,<old key>") and then run "typeorm-sealed rotate".\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs, io: CliIO): Promise<number> {
+  let dataSource: DataSource | undefined;
+  const progress = progressPrinter(io.stderr);
+  try {
+    dataSource = await loadDataSource(args.dataSource!);
+    if (!dataSource.isInitialized) await dataSource.initialize();
+    const rotator = new KeyRotator(dataSource, {
+      ...keysOption(args, dataSource, io.env),
+      ...(args.batchSize ? { batchSize: args.batchSize } : {}),
+      ...(args.entities.length ? { entities: args.entities } : {}),
+      dryRun: args.dryRun,
+      stopOnFailure: !args.continueOnError,
+      onProgress: args.json ? undefined : progress.update,
+    });
+    if (command === 'census') {
+      const census = await rotator.census();
+      io.stdout.write(args.json ? `${JSON.stringify(census, null, 2)}\n` : `${formatCensus(census)}\n`);
+      return censusIsClean(census) ? EXIT.ok : EXIT.incomplete;
+    }
+    const report = await walk(rotator, command);
+    progress.end();
+    io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return report.status === 'complete' && report.columns.every((c) => c.plaintext === 0) ? EXIT.ok : EXIT.incomplete;
+  } catch (e) {
+    progress.end();
+    if (e instanceof DataSourceFileError || e instanceof SealedError) {
+      io.stderr.write(`typeorm-sealed: ${e.message}\n`);
+      return EXIT.config;
+    }
+    io.stderr.write(`typeorm-sealed: ${command} stopped: ${(e as Error).message}\nRows written before the error are committed and readable; run the command again to continue.\n`);
+    return EXIT.error;
+  } finally {
+    if (dataSource?.isInitialized) await dataSource.destroy();
+  }
+}
+
+/** The ring: --keys-env, else the DataSource's sealedSubscriber, else the default variable. */
+function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEnv): { keys?: KeyRing } {
+  if (args.keysEnv) return { keys: KeyRing.fromEnv(args.keysEnv, env) };
+  if (dataSource.subscribers.some((s) => s instanceof SealedSubscriberBase)) return {};
+  return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env) };
+}
+
+function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census'>): Promise<RotationReport> {
+  switch (command) {
+    case 'verify':
+      return rotator.verify();
+    case 'rotate':
+      return rotator.rotate();
+    case 'encrypt-existing':
+      return rotator.encryptExisting();
+    case 'decrypt-all':
+      return rotator.decryptAll();
+  }
+}
+
+function censusIsClean(census: CensusReport): boolean {
+  return census.columns.every((c) => c.plaintext === 0 && c.malformed === 0 && c.unknownKeyIds.length === 0);
+}

@@ -1,0 +1,168 @@
+// Runs the real binary (dist/cli/bin.js, built in beforeAll) against a DataSource file.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { generateKey, KeyRing, keyIdOf, sealedSubscriber } from 'typeorm-sealed';
+import { openDataSource, rawColumn, rawUpdate, testDialects, WORKER_DATABASE } from '../integration/support/dialects';
+import { sealFor } from '../integration/support/seal-for';
+import { Account } from './fixtures/entities';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+const FIXTURE = join(__dirname, 'fixtures', 'data-source.js');
+const [oldKey, newKey] = [generateKey(), generateKey()];
+const ring = new KeyRing({ active: newKey, decryptOnly: [oldKey] });
+const oldRing = new KeyRing({ active: oldKey });
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+beforeAll(() => {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+}, 120_000);
+
+describe('typeorm-sealed generate-key and usage', () => {
+  const run = (args: string[]) => cli(args, {});
+
+  it('prints a new key once on stdout, its id and advice on stderr', async () => {
+    const { code, stdout, stderr } = await run(['generate-key']);
+    expect(code).toBe(0);
+    const key = stdout.trim();
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+    expect(stderr).toContain(`key id: ${keyIdOf(key)}`);
+    expect(stderr).toContain('Store this key in your secret manager now');
+    const quiet = await run(['generate-key', '--quiet']);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout.trim()).not.toBe(key);
+  });
+
+  it('exits 2 on a wrong command line, and prints help for each command', async () => {
+    expect((await run(['rotate'])).code).toBe(2);
+    expect((await run(['frobnicate'])).stderr).toContain('unknown command "frobnicate"');
+    expect((await run(['rotate', '-d', FIXTURE, '--batch-size', '0'])).stderr).toContain('--batch-size must be a positive integer');
+    const help = await run(['rotate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--dry-run');
+    expect((await run(['decrypt-all', '-d', FIXTURE])).stderr).toContain('pass --yes');
+  });
+
+  it('exits 3 when the data source file cannot be loaded', async () => {
+    const { code, stderr } = await run(['census', '-d', join(__dirname, 'fixtures', 'missing.js')]);
+    expect(code).toBe(3);
+    expect(stderr).toContain('cannot load');
+  });
+});
+
+describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
+  let dir: string;
+  let ds: DataSource;
+  let env: NodeJS.ProcessEnv;
+  const rows = 40;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sealed-cli-'));
+    ds = await openDataSource(dialect, [Account], [sealedSubscriber({ keys: ring })], join(dir, 'db.sqlite'));
+    env = { CLI_DIALECT: dialect, CLI_SQLITE_FILE: join(dir, 'db.sqlite'), CLI_DATABASE: WORKER_DATABASE, TYPEORM_SEALED_KEYS: `${newKey},${oldKey}` };
+    // Half under the old key, a quarter plaintext, a quarter already under the new key.
+    const values = Array.from({ length: rows }, (_, i) => ({
+      login: `a${i}`,
+      email: i % 4 === 3 ? `a${i}@example.com` : sealFor(i % 4 === 2 ? ring : oldRing, 'cli_account', 'email', 'string', `a${i}@example.com`),
+      score: null,
+    }));
+    await ds.createQueryBuilder().insert().into(Account).values(values).callListeners(false).execute();
+  });
+  afterEach(async () => {
+    await ds?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (...args: string[]) => cli([...args, '-d', FIXTURE], env);
+  const emails = async () => (await ds.getRepository(Account).find({ order: { id: 'ASC' } })).map((a) => a.email);
+  const expected = Array.from({ length: rows }, (_, i) => `a${i}@example.com`);
+  const underNew = async () => (await rawColumn(ds, 'cli_account', 'email')).filter((v) => String(v).startsWith(`sealed:1:x:${ring.activeKeyId}:`)).length;
+
+  it('census, rotate, encrypt-existing and verify take a table to fully sealed under the new key', async () => {
+    const before = await run('census');
+    expect(before.code).toBe(1); // plaintext present
+    expect(before.stdout).toMatch(new RegExp(`Account\\.email\\s+${rows}\\s+0\\s+10\\s+10\\s+20`));
+    expect(before.stdout).toContain(`* active key ${ring.activeKeyId}`);
+
+    const rotated = await run('rotate', '--batch-size', '7');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/Account\.email\s+20\s+20\s+0\s+0\s+0\s+complete/);
+    expect(rotated.stderr).toContain('Account.email: 100% 20/20 rows'); // plain progress lines: not a TTY
+
+    expect((await run('encrypt-existing')).code).toBe(0);
+    const census = JSON.parse((await run('census', '--json')).stdout);
+    expect(census.columns.find((c: { column: string }) => c.column === 'email')).toMatchObject({ plaintext: 0, byKeyId: { [ring.activeKeyId]: rows } });
+    expect((await run('verify')).code).toBe(0);
+    expect(await emails()).toEqual(expected);
+  });
+
+  it('verify exits 1 naming the row that fails; rotate refuses (exit 3) keys the ring lacks', async () => {
+    const [first] = (await rawColumn(ds, 'cli_account', 'email', { column: 'login', value: 'a0' })) as string[];
+    await rawUpdate(ds, 'cli_account', 'email', first!.slice(0, -4), { column: 'login', value: 'a0' });
+    const verify = await run('verify', '--continue-on-error');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain('SEALED_TAMPERED: Account.email (id=1)');
+
+    await rawUpdate(ds, 'cli_account', 'email', sealFor(new KeyRing({ active: generateKey() }), 'cli_account', 'email', 'string', 'x'), { column: 'login', value: 'a0' });
+    const refused = await run('rotate');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('SEALED_WRONG_KEY');
+    expect(await underNew()).toBe(10); // nothing written
+  });
+
+  it('decrypt-all --yes writes plaintext that plain SQL reads; --dry-run writes nothing', async () => {
+    expect((await run('encrypt-existing')).code).toBe(0);
+    const dry = await run('decrypt-all', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('dry run, nothing written');
+    expect(await underNew()).toBe(20);
+    expect((await run('decrypt-all', '--yes')).code).toBe(0);
+    expect(await rawColumn(ds, 'cli_account', 'email')).toEqual([...expected].sort());
+  });
+
+  it('a rotation killed with SIGKILL midway finishes on the next run, losing and double-sealing nothing', async () => {
+    const many = 600;
+    await ds.getRepository(Account).clear();
+    const values = Array.from({ length: many }, (_, i) => ({ login: `k${i}`, email: sealFor(oldRing, 'cli_account', 'email', 'string', `k${i}@example.com`), score: null }));
+    for (let i = 0; i < many; i += 200) await ds.createQueryBuilder().insert().into(Account).values(values.slice(i, i + 200)).callListeners(false).execute();
+
+    const child = spawn(process.execPath, [BIN, 'rotate', '-d', FIXTURE, '--batch-size', '10'], { env: { ...process.env, ...env, CLI_SLOW: '3' }, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await waitFor(async () => (await underNew()) >= 50, 30_000);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const midway = await underNew();
+    expect(midway).toBeGreaterThanOrEqual(50);
+    expect(midway).toBeLessThan(many);
+
+    const resumed = await run('rotate');
+    expect(resumed.code).toBe(0);
+    expect(await underNew()).toBe(many);
+    expect(await emails()).toEqual(Array.from({ length: many }, (_, i) => `k${i}@example.com`));
+  }, 60_000);
+});
+
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: ROOT }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
