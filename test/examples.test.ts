@@ -1,6 +1,7 @@
 // Runs every example under examples/ and checks what it prints.
 import { main as demo } from '../examples/demo';
 import { main as legacyPlaintext } from '../examples/legacy-plaintext';
+import { main as migrations } from '../examples/migrations';
 
 async function output(run: (log: (line: string) => void) => Promise<void>): Promise<string> {
   const lines: string[] = [];
@@ -23,5 +24,15 @@ describe('examples', () => {
     expect(text).toContain('before: {"sealed":0,"plaintext":2}');
     expect(text).toContain('legacy value reads as it is: +1 555 0100');
     expect(text).toContain('after:  {"sealed":2,"plaintext":1}');
+  });
+
+  it('migrations encrypt an existing column, then rotate to a new key', async () => {
+    const text = await output(migrations);
+    expect(text).toMatch(/after EncryptCustomerPhone: \{"([0-9a-f]{8})":3\}, plaintext 0/);
+    const oldId = /after EncryptCustomerPhone: \{"([0-9a-f]{8})"/.exec(text)![1];
+    const [, newId, active] = /after RotateKeys: \{"([0-9a-f]{8})":3\} \(active ([0-9a-f]{8})\)/.exec(text)!;
+    expect(newId).toBe(active);
+    expect(newId).not.toBe(oldId);
+    expect(text).toContain('phones read back: +1 555 0100, +358 40 123, +44 20 7946');
   });
 });
