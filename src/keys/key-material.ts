@@ -7,7 +7,7 @@ export const KEY_BYTES = 32;
 
 const KEY_SHAPE =
   'a key must be 32 random bytes written as base64 or base64url (44 characters with padding, 43 without), ' +
-  'e.g. from generateKey() or `openssl rand -base64 32`';
+  'e.g. from `npx typeorm-sealed generate-key` or `openssl rand -base64 32`';
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 

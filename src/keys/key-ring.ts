@@ -110,7 +110,7 @@ export class KeyRing {
     if (value === undefined || value.trim() === '') {
       throw new SealedError(
         'SEALED_INVALID_KEY',
-        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with generateKey() or \`openssl rand -base64 32\`)`,
+        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\` or \`openssl rand -base64 32\`)`,
       );
     }
     return KeyRing.fromString(value, `environment variable ${name}`);
