@@ -1,21 +1,10 @@
 // Adopting encryption on a column that already holds plaintext: read it through
-// plaintextPassthrough, seal rows as they are written, and count what is left with SQL alone.
+// plaintextPassthrough, seal rows as they are written, count what is left with SQL alone, and
+// seal the rest with KeyRotator.encryptExisting().
 import 'reflect-metadata';
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { Encrypted, generateKey, KeyRing, sealedSubscriber } from 'typeorm-sealed';
-
-@Entity()
-class Customer {
-  @PrimaryGeneratedColumn()
-  id!: number;
-
-  @Column({ type: 'varchar', length: 100 })
-  name!: string;
-
-  /** Was a plain text column; now encrypted. Existing rows still hold plaintext. */
-  @Encrypted()
-  phone!: string;
-}
+import { DataSource } from 'typeorm';
+import { generateKey, KeyRing, KeyRotator, sealedSubscriber } from 'typeorm-sealed';
+import { Customer } from './customer';
 
 /** Runs the example, printing through `log`. */
 export async function main(log: (line: string) => void = console.log): Promise<void> {
@@ -45,7 +34,9 @@ export async function main(log: (line: string) => void = console.log): Promise<v
   await customers.save(grace);
   await customers.save({ name: 'Ken', phone: '+1 555 0199' }); // new rows are sealed
   log(`after:  ${JSON.stringify(await count())}`);
-  log('(KeyRotator.encryptExisting seals the rest in bulk; then turn plaintextPassthrough off)');
+  const report = await new KeyRotator(dataSource).encryptExisting(); // the rest, in bulk
+  log(`encryptExisting: ${report.status}, ${report.columns[0]!.rewritten} sealed; now: ${JSON.stringify(await count())}`);
+  log('(plaintextPassthrough can be turned off now)');
   await dataSource.destroy();
 }
 

@@ -4,23 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import 'reflect-metadata';
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { Encrypted, generateKey, KeyRing, KeyRotator, sealedSubscriber } from 'typeorm-sealed';
+import { DataSource } from 'typeorm';
+import { generateKey, KeyRing, KeyRotator, sealedSubscriber } from 'typeorm-sealed';
+import { Customer } from './customer';
 import { CreateCustomers1732000000000 } from './migrations/1732000000000-CreateCustomers';
 import { EncryptCustomerPhone1732000000001 } from './migrations/1732000000001-EncryptCustomerPhone';
 import { RotateKeys1732000000002 } from './migrations/1732000000002-RotateKeys';
-
-@Entity()
-class Customer {
-  @PrimaryGeneratedColumn()
-  id!: number;
-
-  @Column({ type: 'varchar', length: 100 })
-  name!: string;
-
-  @Encrypted()
-  phone!: string;
-}
 
 /** Runs the example, printing through `log`. */
 export async function main(log: (line: string) => void = console.log): Promise<void> {

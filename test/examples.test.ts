@@ -19,11 +19,12 @@ describe('examples', () => {
     expect(text).toMatch(/SEALED_TAMPERED: Patient\.bornOn \(id=1\)/);
   });
 
-  it('legacy-plaintext reads plaintext and seals rows as they are written', async () => {
+  it('legacy-plaintext reads plaintext, seals rows as they are written, then the rest in bulk', async () => {
     const text = await output(legacyPlaintext);
     expect(text).toContain('before: {"sealed":0,"plaintext":2}');
     expect(text).toContain('legacy value reads as it is: +1 555 0100');
     expect(text).toContain('after:  {"sealed":2,"plaintext":1}');
+    expect(text).toContain('encryptExisting: complete, 1 sealed; now: {"sealed":3,"plaintext":0}');
   });
 
   it('migrations encrypt an existing column, then rotate to a new key', async () => {
