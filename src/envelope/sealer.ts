@@ -21,23 +21,38 @@ export function bindingBytes(table: string, column: string): Uint8Array {
 export class Sealer {
   /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. */
   readonly activeHeader: string;
-  private readonly activeHeaderBytes: Uint8Array;
   private readonly activeKey: Uint8Array;
 
   constructor(readonly keys: KeyRing) {
     this.activeHeader = envelopeHeader(keys.activeKeyId);
-    this.activeHeaderBytes = textEncoder.encode(this.activeHeader);
     this.activeKey = ringSubkey(keys, keys.activeKeyId, 'encrypt')!;
   }
 
   /** Encrypts `plaintext` under the active key with a fresh random 24-byte nonce. */
   seal(plaintext: Uint8Array, binding: Uint8Array): string {
-    const nonce = randomBytes(NONCE_BYTES);
-    const sealed = xchacha20poly1305(this.activeKey, nonce, aad(this.activeHeaderBytes, binding)).encrypt(plaintext);
+    const nonce = nextNonce();
+    const sealed = xchacha20poly1305(this.activeKey, nonce, this.aad(this.keys.activeKeyId, binding)).encrypt(plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);
     return this.activeHeader + body.toString('base64url');
+  }
+
+  /** AAD per binding and key id, computed once: `utf8(header) || binding` (the header is fixed by the key id). */
+  private readonly aads = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+  private aad(keyId: string, binding: Uint8Array): Uint8Array {
+    let byKey = this.aads.get(binding);
+    if (!byKey) this.aads.set(binding, (byKey = new Map()));
+    let aad = byKey.get(keyId);
+    if (!aad) {
+      const headerBytes = textEncoder.encode(envelopeHeader(keyId));
+      aad = new Uint8Array(headerBytes.length + binding.length);
+      aad.set(headerBytes, 0);
+      aad.set(binding, headerBytes.length);
+      byKey.set(keyId, aad);
+    }
+    return aad;
   }
 
   /**
@@ -45,7 +60,7 @@ export class Sealer {
    * the ring) or `SEALED_TAMPERED` (authentication failed); the caller adds entity and column.
    */
   open(envelope: string, binding: Uint8Array): Uint8Array {
-    const { keyId, header, body } = parseEnvelope(envelope);
+    const { keyId, body } = parseEnvelope(envelope);
     const key = ringSubkey(this.keys, keyId, 'encrypt');
     if (!key) {
       throw new SealedError(
@@ -55,7 +70,7 @@ export class Sealer {
       );
     }
     try {
-      return xchacha20poly1305(key, body.subarray(0, NONCE_BYTES), aad(textEncoder.encode(header), binding)).decrypt(body.subarray(NONCE_BYTES));
+      return xchacha20poly1305(key, body.subarray(0, NONCE_BYTES), this.aad(keyId, binding)).decrypt(body.subarray(NONCE_BYTES));
     } catch {
       throw new SealedError(
         'SEALED_TAMPERED',
@@ -66,9 +81,21 @@ export class Sealer {
   }
 }
 
-function aad(header: Uint8Array, binding: Uint8Array): Uint8Array {
-  const out = new Uint8Array(header.length + binding.length);
-  out.set(header, 0);
-  out.set(binding, header.length);
-  return out;
+const NONCE_POOL_BYTES = NONCE_BYTES * 256;
+let noncePool = new Uint8Array(0);
+let nonceOffset = 0;
+
+/**
+ * A fresh nonce from the CSPRNG. Random bytes are drawn 6 KiB at a time (one system call instead
+ * of one per value) and every byte is handed out once.
+ */
+function nextNonce(): Uint8Array {
+  if (nonceOffset + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    nonceOffset = 0;
+  }
+  const nonce = noncePool.slice(nonceOffset, nonceOffset + NONCE_BYTES);
+  noncePool.fill(0, nonceOffset, nonceOffset + NONCE_BYTES);
+  nonceOffset += NONCE_BYTES;
+  return nonce;
 }

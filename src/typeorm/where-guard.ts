@@ -27,6 +27,8 @@ const COMPARISONS = [
 ];
 const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${ident('a')}(?:\.${ident('b')})?(?:\s+(?:AS\s+)?${ident('alias')})?`, 'gi');
 const STRING_LITERAL = /'(?:[^']|'')*'/g;
+/** Distinct harmless SQL texts remembered per DataSource before the memory starts over. */
+const PASSED_CACHE_SIZE = 2000;
 const SQL_WORDS = new Set(['WHERE', 'ON', 'AND', 'OR', 'NOT', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'JOIN', 'SET', 'ORDER', 'GROUP', 'LIMIT', 'WITH']);
 
 /** The first defined group among `<name>1..4`. */
@@ -44,6 +46,8 @@ export class WhereGuard {
   /** table name -> column database name -> `Entity.path` */
   private readonly tables = new Map<string, Map<string, string>>();
   private readonly mentionsSealedColumn: RegExp | undefined;
+  /** SQL texts already found harmless. TypeORM repeats the same text (values travel as parameters). */
+  private readonly passed = new Set<string>();
 
   constructor(metadatas: readonly EntityMetadata[]) {
     const names = new Set<string>();
@@ -60,6 +64,13 @@ export class WhereGuard {
 
   /** Throws `SEALED_UNSUPPORTED_QUERY` when `sql` compares an encrypted column. */
   check(sql: string): void {
+    if (this.passed.has(sql)) return;
+    this.inspect(sql);
+    if (this.passed.size >= PASSED_CACHE_SIZE) this.passed.clear();
+    this.passed.add(sql);
+  }
+
+  private inspect(sql: string): void {
     if (!this.mentionsSealedColumn || sql.endsWith(INTERNAL_QUERY_MARKER)) return;
     const statement = /^\s*(SELECT|UPDATE|DELETE|WITH)\b/i.exec(sql)?.[1]?.toUpperCase();
     if (!statement || !this.mentionsSealedColumn.test(sql)) return;

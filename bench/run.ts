@@ -1,0 +1,68 @@
+// npm run bench: every scenario of BENCHMARKS.md in one run, printed as a markdown table.
+// BENCH_DIALECTS (default sqlite,postgres), BENCH_REPS (5), BENCH_ROWS (10000),
+// BENCH_ROTATION_ROWS (100000), BENCH_ROTATION_REPS (3).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ensureDatabase, type Dialect } from './contenders';
+import { cryptoBenchmarks } from './crypto';
+import { ormBenchmarks, type OrmResult } from './orm';
+import { rotationBenchmarks, type RotationResult } from './rotation';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()) as Dialect[];
+const reps = env('BENCH_REPS', 5);
+const rows = env('BENCH_ROWS', 10_000);
+const rotationRows = env('BENCH_ROTATION_ROWS', 100_000);
+const rotationReps = env('BENCH_ROTATION_REPS', 3);
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'sealed-bench-'));
+  console.log(`# typeorm-sealed benchmarks\n`);
+  console.log(`${new Date().toISOString()}; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB`);
+  console.log(`dialects ${dialects.join(', ')}; ${reps} repetitions (medians); ${rows} rows; rotation ${rotationRows} rows x ${rotationReps}\n`);
+  try {
+    const orm: OrmResult[] = [];
+    const rotation: RotationResult[] = [];
+    for (const dialect of dialects) {
+      await ensureDatabase(dialect);
+      orm.push(...(await ormBenchmarks(dialect, join(dir, `${dialect}.sqlite`), rows, reps)));
+      rotation.push(await rotationBenchmarks(dialect, join(dir, `${dialect}-rotation.sqlite`), rotationRows, rotationReps));
+    }
+    const crypto = await cryptoBenchmarks(reps);
+
+    console.log('## TypeORM paths (median ms; ratios to plain TypeORM in the same run)\n');
+    console.log('| scenario | dialect | plain | sealed | typeorm-encrypted | sealed / plain | typeorm-encrypted / plain | sealed / typeorm-encrypted |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of orm) {
+      const { plain, sealed, 'typeorm-encrypted': te } = r.ms;
+      console.log(`| ${r.scenario} | ${r.dialect} | ${fmt(plain)} | ${fmt(sealed)} | ${fmt(te)} | ${ratio(sealed, plain)} | ${ratio(te, plain)} | ${ratio(sealed, te)} |`);
+    }
+    console.log('\n## Crypto core (median µs per operation)\n');
+    console.log('| value | seal | open | native AES-256-GCM seal | native open | seal / native | open / native |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of crypto) {
+      console.log(`| ${c.size} | ${fmt(c.sealUs, 2)} | ${fmt(c.openUs, 2)} | ${fmt(c.nativeSealUs, 2)} | ${fmt(c.nativeOpenUs, 2)} | ${ratio(c.sealUs, c.nativeSealUs)} | ${ratio(c.openUs, c.nativeOpenUs)} |`);
+    }
+    console.log('\n## Rotation (median rows/s; peak heap growth during KeyRotator.rotate)\n');
+    console.log('| dialect | rows | KeyRotator.rotate | raw SQL rewrite | rotator / raw | peak heap, small table | peak heap, large table |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of rotation) {
+      console.log(
+        `| ${r.dialect} | ${r.rows} | ${Math.round(r.rotatorRowsPerSec)} | ${Math.round(r.rawRowsPerSec)} | ${fmt((100 * r.rotatorRowsPerSec) / r.rawRowsPerSec, 0)}% | ${fmt(r.peakHeapSmallMb)} MB (${r.smallRows} rows) | ${fmt(r.peakHeapLargeMb)} MB (${r.rows} rows) |`,
+      );
+    }
+    console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 0)} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
