@@ -31,8 +31,9 @@ function isTransient(e: unknown): boolean {
 }
 
 /**
- * Walks one encrypted column in primary-key order, one transaction per batch, writing each new
- * value with compare-and-swap on the old one. A value that fails to open is reported and never
+ * Walks one encrypted column in primary-key order, one transaction per batch, writing the
+ * batch's new values in one compare-and-swap statement (each row only where it still holds the
+ * value that was read). A value that fails to open is reported and never
  * written. Memory holds one batch (plus the keys of failed rows).
  */
 export class ColumnWalk {
@@ -115,7 +116,7 @@ export class ColumnWalk {
     try {
       const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
       let stop = false;
-      let wrote = false;
+      const pending: { key: unknown[]; previous: unknown; next: unknown }[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
@@ -128,15 +129,16 @@ export class ColumnWalk {
         }
         if (outcome.plaintext) this.report.plaintext++;
         if (outcome.next === undefined) continue;
-        if (!writes) {
-          this.report.rewritten++;
-          continue;
-        }
-        if (await this.sql.swap(runner, row.key, row.value, outcome.next)) this.report.rewritten++;
-        else this.report.conflicts++;
-        wrote = true;
+        if (writes) pending.push({ key: row.key, previous: row.value, next: outcome.next });
+        else this.report.rewritten++;
       }
-      if (writes) await runner.commitTransaction();
+      if (writes) {
+        const written = await this.sql.swapMany(runner, pending);
+        this.report.rewritten += written;
+        this.report.conflicts += pending.length - written;
+        await runner.commitTransaction();
+      }
+      const wrote = pending.length > 0;
       this.lastKey = rows.at(-1)?.key;
       return { rows: rows.length, stop, wrote };
     } catch (e) {

@@ -22,6 +22,8 @@ export class ColumnSql {
   readonly column: string;
   private readonly keys: string[];
   private readonly type: string;
+  /** MySQL/MariaDB compare text case-insensitively by default; envelopes must match exactly. */
+  private readonly binary: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,6 +35,7 @@ export class ColumnSql {
     this.column = q(sc.column.databaseName);
     this.keys = metadata.primaryColumns.map((c) => q(c.databaseName));
     this.type = dataSource.driver.options.type;
+    this.binary = this.type === 'mysql' || this.type === 'mariadb' ? 'BINARY ' : '';
   }
 
   /** `col LIKE 'sealed:%'`-style condition selecting the rows a mode must touch. */
@@ -76,15 +79,29 @@ export class ColumnSql {
     return this.metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${String(key[i])}`).join(', ');
   }
 
-  /** Compare-and-swap: writes `next` only where the column still holds `previous`. Returns rows written. */
-  async swap(runner: QueryRunner, key: unknown[], previous: unknown, next: unknown): Promise<number> {
-    const where = this.keys.map((k, i) => `${k} = :k${i}`).join(' AND ');
-    const [sql, params] = this.escape(`UPDATE ${this.table} SET ${this.column} = :next WHERE ${where} AND ${this.column} = :previous ${INTERNAL_QUERY_MARKER}`, {
-      next,
-      previous,
-      ...Object.fromEntries(key.map((value, i) => [`k${i}`, value])),
+  /**
+   * Compare-and-swap for a whole batch in one statement: each row gets its `next` value only
+   * where the column still holds its `previous` one. Returns how many rows were written; the
+   * others changed meanwhile and keep what the application wrote.
+   */
+  async swapMany(runner: QueryRunner, writes: readonly { key: unknown[]; previous: unknown; next: unknown }[]): Promise<number> {
+    if (writes.length === 0) return 0;
+    const params: ObjectLiteral = {};
+    const keyMatch = (row: number) => this.keys.map((k, i) => `${k} = :k${row}_${i}`).join(' AND ');
+    const cases: string[] = [];
+    const guards: string[] = [];
+    writes.forEach((w, row) => {
+      w.key.forEach((value, i) => (params[`k${row}_${i}`] = value));
+      params[`n${row}`] = w.next;
+      params[`p${row}`] = w.previous;
+      cases.push(`WHEN ${keyMatch(row)} THEN :n${row}`);
+      guards.push(`(${keyMatch(row)} AND ${this.column} = ${this.binary}:p${row})`);
     });
-    const result = await runner.query(sql, params, true);
+    const [sql, values] = this.escape(
+      `UPDATE ${this.table} SET ${this.column} = CASE ${cases.join(' ')} ELSE ${this.column} END WHERE ${guards.join(' OR ')} ${INTERNAL_QUERY_MARKER}`,
+      params,
+    );
+    const result = await runner.query(sql, values, true);
     return Number(result.affected ?? 0);
   }
 

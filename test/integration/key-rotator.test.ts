@@ -3,6 +3,8 @@ import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgre
 import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
 import { ENTITIES, User } from './support/entities';
 import { sealFor } from './support/seal-for';
+import { sealedColumnsOf } from '../../src/metadata/column-plan';
+import { ColumnSql } from '../../src/rotation/sql';
 
 const [k1, k2, k3] = [generateKey(), generateKey(), generateKey()];
 const ring1 = new KeyRing({ active: k1 });
@@ -121,6 +123,27 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const verify = await new KeyRotator(ds, { stopOnFailure: false }).verify();
     expect(verify.failures).toEqual([expect.objectContaining({ code: 'SEALED_WRONG_KEY', column: 'email' })]);
     expect(verify.columns.find((c) => c.column === 'email')).toMatchObject({ examined: ROWS, plaintext: 5, failed: 1 });
+  });
+
+  it('compare-and-swap writes only rows that still hold the value read, matching exactly', async () => {
+    const metadata = ds.getMetadata(User);
+    const sql = new ColumnSql(ds, metadata, sealedColumnsOf(metadata).find((c) => c.path === 'email')!);
+    const [a, b, c] = (await ds.getRepository(User).find({ select: { id: true }, order: { id: 'ASC' }, take: 3 })).map((u) => u.id);
+    const stored = async (id: number) => (await rawColumn(ds, 'sealed_user', 'email', { column: 'id', value: id }))[0] as string;
+    const [va, vb, vc] = [await stored(a!), await stored(b!), await stored(c!)];
+    const flippedCase = vc.slice(0, -1) + (vc.at(-1) === vc.at(-1)!.toUpperCase() ? vc.at(-1)!.toLowerCase() : vc.at(-1)!.toUpperCase());
+    const runner = ds.createQueryRunner();
+    try {
+      const written = await sql.swapMany(runner, [
+        { key: [a], previous: va, next: 'sealed:1:x:00000000:new-a' },
+        { key: [b], previous: 'stale', next: 'sealed:1:x:00000000:new-b' },
+        { key: [c], previous: flippedCase, next: 'sealed:1:x:00000000:new-c' },
+      ]);
+      expect(written).toBe(vc === flippedCase ? 2 : 1);
+    } finally {
+      await runner.release();
+    }
+    expect([await stored(a!), await stored(b!), await stored(c!)]).toEqual(['sealed:1:x:00000000:new-a', vb, vc]);
   });
 
   it('does not lose application updates made during a rotation', async () => {
