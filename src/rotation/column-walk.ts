@@ -20,6 +20,19 @@ export interface WalkSettings {
 /** What to do with one value: write `next`, count it as plaintext, or nothing. */
 type Outcome = { next?: unknown; plaintext?: boolean };
 
+/** What one batch attempt did; merged into the report only once its transaction committed. */
+interface BatchTally {
+  rows: number;
+  lastKey: unknown[] | undefined;
+  stop: boolean;
+  examined: number;
+  plaintext: number;
+  rewritten: number;
+  /** Rows sent to the compare-and-swap statement (rewritten + conflicts). */
+  pending: number;
+  failures: { primaryKey: string; error: SealedError }[];
+}
+
 /** Passes over a column at most: later passes pick up rows skipped because another process held them. */
 const MAX_PASSES = 5;
 const DEADLOCK_RETRIES = 3;
@@ -100,55 +113,71 @@ export class ColumnWalk {
   /** One batch in its own transaction (writing modes), retried when the database reports a deadlock. */
   private async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
     for (let attempt = 1; ; attempt++) {
-      const before = { ...this.report };
       try {
-        return await this.tryBatch(runner, condition, cursor, lock);
+        const tally = await this.tryBatch(runner, condition, cursor, lock);
+        this.merge(tally); // only a committed attempt counts
+        this.lastKey = tally.lastKey;
+        return { rows: tally.rows, stop: tally.stop, wrote: tally.pending > 0 };
       } catch (e) {
         if (attempt >= DEADLOCK_RETRIES || !isTransient(e)) throw e;
-        Object.assign(this.report, before); // the rolled-back attempt counts for nothing
       }
     }
   }
 
-  private async tryBatch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
+  private async tryBatch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<BatchTally> {
     const writes = lock !== 'none';
     if (writes) await runner.startTransaction();
     try {
       const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
-      let stop = false;
+      const tally: BatchTally = { rows: rows.length, lastKey: rows.at(-1)?.key, stop: false, examined: 0, plaintext: 0, rewritten: 0, pending: 0, failures: [] };
       const pending: { key: unknown[]; previous: unknown; next: unknown }[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
-        this.report.examined++;
+        tally.examined++;
         const outcome = this.process(row.value, primaryKey);
-        if (outcome === undefined) {
-          stop = this.settings.stopOnFailure || this.failures.length >= this.settings.maxFailures;
-          if (stop) break;
+        if (outcome instanceof SealedError) {
+          tally.failures.push({ primaryKey, error: outcome });
+          tally.stop = this.settings.stopOnFailure || this.failures.length + tally.failures.length >= this.settings.maxFailures;
+          if (tally.stop) break;
           continue;
         }
-        if (outcome.plaintext) this.report.plaintext++;
+        if (outcome.plaintext) tally.plaintext++;
         if (outcome.next === undefined) continue;
         if (writes) pending.push({ key: row.key, previous: row.value, next: outcome.next });
-        else this.report.rewritten++;
+        else tally.rewritten++;
       }
       if (writes) {
-        const written = await this.sql.swapMany(runner, pending);
-        this.report.rewritten += written;
-        this.report.conflicts += pending.length - written;
+        tally.pending = pending.length;
+        tally.rewritten = await this.sql.swapMany(runner, pending);
         await runner.commitTransaction();
       }
-      const wrote = pending.length > 0;
-      this.lastKey = rows.at(-1)?.key;
-      return { rows: rows.length, stop, wrote };
+      return tally;
     } catch (e) {
       if (writes && runner.isTransactionActive) await runner.rollbackTransaction();
       throw e;
     }
   }
 
-  /** The new value for a stored one; undefined (and a recorded failure) when it cannot be processed. */
-  private process(stored: unknown, primaryKey: string): Outcome | undefined {
+  private merge(tally: BatchTally): void {
+    const r = this.report;
+    r.examined += tally.examined;
+    r.plaintext += tally.plaintext;
+    r.rewritten += tally.rewritten;
+    r.conflicts += tally.pending - tally.rewritten;
+    r.failed += tally.failures.length;
+    const sc = this.sql.sc;
+    for (const { primaryKey, error } of tally.failures) {
+      this.failedKeys.add(primaryKey);
+      if (this.failures.length >= this.settings.maxFailures) continue;
+      const failure: RowFailure = { entity: sc.entity, column: sc.path, primaryKey, code: error.code, message: error.message };
+      if (error.keyId !== undefined) failure.keyId = error.keyId;
+      this.failures.push(failure);
+    }
+  }
+
+  /** The new value for a stored one, or the SealedError that stops it from being processed. */
+  private process(stored: unknown, primaryKey: string): Outcome | SealedError {
     const { mode, crypto } = this.settings;
     const sc = this.sql.sc;
     const key = () => primaryKey;
@@ -166,15 +195,8 @@ export class ColumnWalk {
           return {};
       }
     } catch (e) {
-      if (!(e instanceof SealedError)) throw e;
-      this.report.failed++;
-      this.failedKeys.add(primaryKey);
-      if (this.failures.length < this.settings.maxFailures) {
-        const failure: RowFailure = { entity: sc.entity, column: sc.path, primaryKey, code: e.code, message: e.message };
-        if (e.keyId !== undefined) failure.keyId = e.keyId;
-        this.failures.push(failure);
-      }
-      return undefined;
+      if (e instanceof SealedError) return e;
+      throw e;
     }
   }
 }
