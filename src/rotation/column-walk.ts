@@ -4,7 +4,7 @@ import { looksSealed } from '../envelope/format';
 import { SealedError } from '../errors';
 import type { ColumnCrypto } from '../typeorm/column-crypto';
 import type { ColumnReport, RotationMode, RotationProgress, RowFailure } from './report';
-import { ColumnSql, type RowLock } from './sql';
+import { ColumnSql, type RowLock, type Swap } from './sql';
 
 /** Settings shared by every column of one walk. */
 export interface WalkSettings {
@@ -130,7 +130,7 @@ export class ColumnWalk {
     try {
       const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
       const tally: BatchTally = { rows: rows.length, lastKey: rows.at(-1)?.key, stop: false, examined: 0, plaintext: 0, rewritten: 0, pending: 0, failures: [] };
-      const pending: { key: unknown[]; previous: unknown; next: unknown }[] = [];
+      const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;

@@ -3,6 +3,16 @@ import { ENVELOPE_PREFIX, envelopeHeader } from '../envelope/format';
 import type { SealedColumn } from '../metadata/column-plan';
 import { INTERNAL_QUERY_MARKER } from '../typeorm/where-guard';
 
+/** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
+export interface Swap {
+  key: unknown[];
+  previous: unknown;
+  next: unknown;
+}
+
+const MAX_PARAMETERS = 30_000;
+const MAX_ROWS_PER_SWAP = 1000;
+
 /** How a batch SELECT locks its rows. */
 export type RowLock = 'skip' | 'wait' | 'none';
 
@@ -84,21 +94,33 @@ export class ColumnSql {
    * where the column still holds its `previous` one. Returns how many rows were written; the
    * others changed meanwhile and keep what the application wrote.
    */
-  async swapMany(runner: QueryRunner, writes: readonly { key: unknown[]; previous: unknown; next: unknown }[]): Promise<number> {
-    if (writes.length === 0) return 0;
+  async swapMany(runner: QueryRunner, writes: readonly Swap[]): Promise<number> {
+    // Each row takes 3 parameters per key column plus 2; databases cap a statement's parameters
+    // (SQLite 32766, PostgreSQL and MySQL 65535), so big batches go in several statements.
+    const rowsPerStatement = Math.min(MAX_ROWS_PER_SWAP, Math.floor(MAX_PARAMETERS / (3 * this.keys.length + 2)));
+    let written = 0;
+    for (let start = 0; start < writes.length; start += rowsPerStatement) {
+      written += await this.swapStatement(runner, writes.slice(start, start + rowsPerStatement));
+    }
+    return written;
+  }
+
+  private async swapStatement(runner: QueryRunner, writes: readonly Swap[]): Promise<number> {
     const params: ObjectLiteral = {};
-    const keyMatch = (row: number) => this.keys.map((k, i) => `${k} = :k${row}_${i}`).join(' AND ');
-    const cases: string[] = [];
-    const guards: string[] = [];
+    const match = (row: number) => this.keys.map((k, i) => `${k} = :k${row}_${i}`).join(' AND ');
+    const tuple = (row: number) => (this.keys.length === 1 ? `:k${row}_0` : `(${this.keys.map((_, i) => `:k${row}_${i}`).join(', ')})`);
     writes.forEach((w, row) => {
       w.key.forEach((value, i) => (params[`k${row}_${i}`] = value));
       params[`n${row}`] = w.next;
       params[`p${row}`] = w.previous;
-      cases.push(`WHEN ${keyMatch(row)} THEN :n${row}`);
-      guards.push(`(${keyMatch(row)} AND ${this.column} = ${this.binary}:p${row})`);
     });
+    const rows = writes.map((_, row) => row);
+    const keys = this.keys.length === 1 ? this.keys[0] : `(${this.keys.join(', ')})`;
+    // Flat expressions only (CASE lists, an IN list): SQLite limits expression depth to 1000.
     const [sql, values] = this.escape(
-      `UPDATE ${this.table} SET ${this.column} = CASE ${cases.join(' ')} ELSE ${this.column} END WHERE ${guards.join(' OR ')} ${INTERNAL_QUERY_MARKER}`,
+      `UPDATE ${this.table} SET ${this.column} = CASE ${rows.map((r) => `WHEN ${match(r)} THEN :n${r}`).join(' ')} END ` +
+        `WHERE ${keys} IN (${rows.map(tuple).join(', ')}) ` +
+        `AND ${this.column} = ${this.binary}CASE ${rows.map((r) => `WHEN ${match(r)} THEN :p${r}`).join(' ')} END ${INTERNAL_QUERY_MARKER}`,
       params,
     );
     const result = await runner.query(sql, values, true);

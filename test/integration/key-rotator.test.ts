@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
-import { ENTITIES, User } from './support/entities';
+import { ENTITIES, Membership, User } from './support/entities';
 import { sealFor } from './support/seal-for';
 import { sealedColumnsOf } from '../../src/metadata/column-plan';
 import { ColumnSql } from '../../src/rotation/sql';
@@ -47,7 +47,7 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const score = census.columns.find((c) => c.column === 'score')!;
     expect(score).toMatchObject({ total: ROWS, nulls: 6, plaintext: 6 });
     expect(census.columns.map((c) => `${c.entity}.${c.column}`)).toEqual(
-      expect.arrayContaining(['User.email', 'User.address.street', 'Note.body', 'Child.secret', 'Child.memo']),
+      expect.arrayContaining(['User.email', 'User.address.street', 'Note.body', 'Child.secret', 'Child.memo', 'Membership.role']),
     );
   });
 
@@ -82,6 +82,31 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     expect(scores).toEqual(seeds.map((s) => s.expected.score).filter((v) => v !== null).sort((a, b) => a! - b!));
     expect((await new KeyRotator(ds).encryptExisting()).status).toBe('complete');
     expect(await readAll()).toEqual(seeds.map((s) => s.expected));
+  });
+
+  it('walks and compare-and-swaps a composite primary key', async () => {
+    const memberships = Array.from({ length: 30 }, (_, i) => ({
+      orgId: i % 3,
+      member: `m${String(i).padStart(2, '0')}`,
+      role: sealFor(i % 2 ? ring1 : ring2, 'sealed_membership', 'role', 'string', `role-${i}`),
+    }));
+    await ds.createQueryBuilder().insert().into(Membership).values(memberships).callListeners(false).execute();
+    const report = await new KeyRotator(ds, { entities: [Membership], batchSize: 4 }).rotate();
+    expect(report.status).toBe('complete');
+    expect(report.columns).toEqual([expect.objectContaining({ entity: 'Membership', column: 'role', examined: 30, rewritten: 30, conflicts: 0 })]);
+    const loaded = await ds.getRepository(Membership).find({ order: { orgId: 'ASC', member: 'ASC' } });
+    expect(loaded).toHaveLength(30);
+    for (const m of loaded) expect(m.role).toBe(`role-${Number(m.member.slice(1))}`);
+    const census = (await new KeyRotator(ds, { entities: [Membership] }).census()).columns[0]!;
+    expect(census.byKeyId).toEqual({ [ring.activeKeyId]: 30 });
+  });
+
+  it('handles batches larger than a statement may carry parameters for', async () => {
+    const many = Array.from({ length: 2600 }, (_, i) => ({ login: `big${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `big${i}@example.com`), score: null }));
+    for (let i = 0; i < many.length; i += 500) await insertRaw(ds, many.slice(i, i + 500));
+    const report = await new KeyRotator(ds, { batchSize: 100_000, entities: [User] }).rotate();
+    expect(report.status).toBe('complete');
+    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 2600 + 12, conflicts: 0 });
   });
 
   it('dryRun counts what it would write and writes nothing', async () => {

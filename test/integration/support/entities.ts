@@ -1,4 +1,4 @@
-import { Column, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ManyToOne, OneToMany, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { Encrypted, sealedLength } from 'typeorm-sealed';
 
 export class Address {
@@ -78,4 +78,17 @@ export class Child extends Secretive {
   memo!: string | null;
 }
 
-export const ENTITIES = [User, Note, Child];
+/** A composite primary key: the rotator pages and compares on both columns. */
+@Entity('sealed_membership')
+export class Membership {
+  @PrimaryColumn({ type: 'int' })
+  orgId!: number;
+
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  member!: string;
+
+  @Encrypted({ valueType: 'string' })
+  role!: string;
+}
+
+export const ENTITIES = [User, Note, Child, Membership];
