@@ -27,7 +27,8 @@ const COMPARISONS = [
 ];
 const TABLE_REF = new RegExp(String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+${ident('a')}(?:\.${ident('b')})?(?:\s+(?:AS\s+)?${ident('alias')})?`, 'gi');
 const STRING_LITERAL = /'(?:[^']|'')*'/g;
-/** Distinct harmless SQL texts remembered per DataSource before the memory starts over. */
+const NUMBER = /\b\d+\b/g;
+/** Distinct harmless SQL shapes remembered per DataSource before the memory starts over. */
 const PASSED_CACHE_SIZE = 2000;
 const SQL_WORDS = new Set(['WHERE', 'ON', 'AND', 'OR', 'NOT', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'JOIN', 'SET', 'ORDER', 'GROUP', 'LIMIT', 'WITH']);
 
@@ -46,7 +47,7 @@ export class WhereGuard {
   /** table name -> column database name -> `Entity.path` */
   private readonly tables = new Map<string, Map<string, string>>();
   private readonly mentionsSealedColumn: RegExp | undefined;
-  /** SQL texts already found harmless. TypeORM repeats the same text (values travel as parameters). */
+  /** SQL shapes (numbers replaced) already found harmless: TypeORM repeats them. */
   private readonly passed = new Set<string>();
 
   constructor(metadatas: readonly EntityMetadata[]) {
@@ -64,10 +65,12 @@ export class WhereGuard {
 
   /** Throws `SEALED_UNSUPPORTED_QUERY` when `sql` compares an encrypted column. */
   check(sql: string): void {
-    if (this.passed.has(sql)) return;
+    // TypeORM inlines primary key values (`"id" = 42`); numbers never decide the verdict.
+    const shape = sql.replace(NUMBER, '0');
+    if (this.passed.has(shape)) return;
     this.inspect(sql);
     if (this.passed.size >= PASSED_CACHE_SIZE) this.passed.clear();
-    this.passed.add(sql);
+    this.passed.add(shape);
   }
 
   private inspect(sql: string): void {

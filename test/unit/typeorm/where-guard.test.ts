@@ -43,4 +43,13 @@ describe('WhereGuard', () => {
   ])('allows %s', (sql) => {
     expect(() => guard.check(sql)).not.toThrow();
   });
+
+  it('remembers harmless SQL by shape, and still refuses what it must', () => {
+    const fresh = new WhereGuard([metadata]);
+    const inspect = jest.spyOn(fresh as unknown as { inspect: (sql: string) => void }, 'inspect');
+    for (let id = 1; id <= 50; id++) fresh.check(`SELECT "p"."email" AS "e" FROM "people" "p" WHERE "p"."id" = ${id} LIMIT 1`);
+    expect(inspect).toHaveBeenCalledTimes(1);
+    expect(() => fresh.check('SELECT "p"."id" FROM "people" "p" WHERE "p"."email" = $1 AND "p"."id" = 7')).toThrow(/SEALED_UNSUPPORTED_QUERY/);
+    expect(() => fresh.check('SELECT "p"."id" FROM "people" "p" WHERE "p"."email" = $1 AND "p"."id" = 7')).toThrow(/SEALED_UNSUPPORTED_QUERY/);
+  });
 });
