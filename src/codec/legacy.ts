@@ -5,7 +5,7 @@ import type { ValueType } from './value-type';
  * The plaintext text form of values, used for data written before a column was encrypted and for
  * what `decryptAll` writes back: strings as they are, numbers and bigints in decimal, booleans as
  * `true`/`false`, dates as ISO 8601, JSON as JSON text, bytes as base64. `parseLegacyValue`
- * reads every form `toLegacyText` writes back to an equal value (except the sign of -0).
+ * reads every form `toLegacyText` writes back to an equal value.
  */
 export function toLegacyText(value: unknown, type: ValueType): string {
   switch (type) {
@@ -15,6 +15,8 @@ export function toLegacyText(value: unknown, type: ValueType): string {
       return JSON.stringify(value);
     case 'bytes':
       return Buffer.from(value as Uint8Array).toString('base64');
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
     default:
       return String(value);
   }

@@ -76,7 +76,7 @@ export class ColumnWalk {
   /** Runs the walk; returns false when it stopped at a failure. */
   async run(runner: QueryRunner): Promise<boolean> {
     const { mode, dryRun } = this.settings;
-    const condition = ColumnSql.needsWork(mode, this.sql.column, this.settings.crypto.keys.activeKeyId);
+    const condition = this.sql.needsWork(mode, this.settings.crypto.keys.activeKeyId);
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
     const started = Date.now();

@@ -48,19 +48,26 @@ export class ColumnSql {
     this.binary = this.type === 'mysql' || this.type === 'mariadb' ? 'BINARY ' : '';
   }
 
-  /** `col LIKE 'sealed:%'`-style condition selecting the rows a mode must touch. */
-  static needsWork(mode: 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify', column: string, activeKeyId: string): string {
-    const sealed = `${column} LIKE '${ENVELOPE_PREFIX}%'`;
+  /** The condition selecting the rows a mode must touch, from the envelope prefix. */
+  needsWork(mode: 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify', activeKeyId: string): string {
     switch (mode) {
       case 'rotate':
-        return `${sealed} AND ${column} NOT LIKE '${envelopeHeader(activeKeyId)}%'`;
+        return `${this.startsWith(ENVELOPE_PREFIX)} AND NOT ${this.startsWith(envelopeHeader(activeKeyId))}`;
       case 'encryptExisting':
-        return `${column} NOT LIKE '${ENVELOPE_PREFIX}%'`;
+        return `NOT ${this.startsWith(ENVELOPE_PREFIX)}`;
       case 'decryptAll':
-        return sealed;
+        return this.startsWith(ENVELOPE_PREFIX);
       case 'verify':
         return '1 = 1';
     }
+  }
+
+  /**
+   * `col` starts with `literal`, exactly: LIKE ignores case on MySQL/MariaDB (default collations)
+   * and SQLite, which would take plaintext such as 'Sealed: yes' for an envelope.
+   */
+  private startsWith(literal: string): string {
+    return `(SUBSTR(${this.column}, 1, ${literal.length}) = ${this.binary}'${literal}')`;
   }
 
   async count(runner: QueryRunner, condition: string): Promise<number> {
@@ -131,7 +138,7 @@ export class ColumnSql {
   async headerCounts(runner: QueryRunner): Promise<{ bucket: string; n: number }[]> {
     const header = envelopeHeader('00000000').length;
     const rows: { bucket: string; n: unknown }[] = await runner.query(
-      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN ${this.column} LIKE '${ENVELOPE_PREFIX}%' ` +
+      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
         `THEN SUBSTR(${this.column}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
     return rows.map((r) => ({ bucket: r.bucket, n: Number(r.n) }));

@@ -101,6 +101,17 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     expect(census.byKeyId).toEqual({ [ring.activeKeyId]: 30 });
   });
 
+  it('tells envelopes from plaintext exactly, whatever the collation', async () => {
+    const tricky = ['Sealed: yes', 'SEALED:1:X:DEADBEEF:abc', 'sealed'];
+    await insertRaw(ds, tricky.map((email, i) => ({ login: `tricky${i}`, email, score: null })));
+    const email = async () => (await new KeyRotator(ds, { entities: [User] }).census()).columns.find((c) => c.column === 'email')!;
+    expect(await email()).toMatchObject({ plaintext: 5 + 3, malformed: 0 });
+    expect((await new KeyRotator(ds, { entities: [User] }).encryptExisting()).status).toBe('complete');
+    expect(await email()).toMatchObject({ plaintext: 0, malformed: 0 });
+    const loaded = await ds.getRepository(User).find({ where: tricky.map((_, i) => ({ login: `tricky${i}` })), order: { login: 'ASC' } });
+    expect(loaded.map((u) => u.email)).toEqual(tricky);
+  });
+
   it('handles batches larger than a statement may carry parameters for', async () => {
     const many = Array.from({ length: 2600 }, (_, i) => ({ login: `big${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `big${i}@example.com`), score: null }));
     for (let i = 0; i < many.length; i += 500) await insertRaw(ds, many.slice(i, i + 500));
