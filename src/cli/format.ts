@@ -27,17 +27,15 @@ export function formatCensus(census: CensusReport): string {
 
 /** A walk's report as a table plus its failures. */
 export function formatReport(report: RotationReport): string {
-  const head = ['column', 'examined', report.dryRun ? 'would write' : 'rewritten', 'conflicts', 'failed', ...(report.mode === 'verify' ? ['plaintext'] : []), 'remaining', 'status'];
-  const rows = report.columns.map((c) => [
-    `${c.entity}.${c.column}`,
-    String(c.examined),
-    String(c.rewritten),
-    String(c.conflicts),
-    String(c.failed),
-    ...(report.mode === 'verify' ? [String(c.plaintext)] : []),
-    String(c.remaining),
-    c.status,
-  ]);
+  const verify = report.mode === 'verify';
+  const head = verify
+    ? ['column', 'examined', 'failed', 'plaintext', 'status']
+    : ['column', 'examined', report.dryRun ? 'would write' : 'rewritten', 'conflicts', 'failed', 'remaining', 'status'];
+  const rows = report.columns.map((c) =>
+    verify
+      ? [`${c.entity}.${c.column}`, String(c.examined), String(c.failed), String(c.plaintext), c.status]
+      : [`${c.entity}.${c.column}`, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status],
+  );
   const failures = report.failures.map((f) => `  ${f.message}`);
   return [
     table(head, rows),

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { SealedError } from '../errors';
 import { generateKey, keyIdOf } from '../keys/key-material';
 import { DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
+import { sealedColumnsOf } from '../metadata/column-plan';
 import { KeyRotator } from '../rotation/key-rotator';
 import type { CensusReport, RotationReport } from '../rotation/report';
 import { SealedSubscriberBase } from '../typeorm/sealed-subscriber';
@@ -18,7 +19,7 @@ export const EXIT = {
   incomplete: 1,
   /** The command line is wrong. */
   usage: 2,
-  /** Could not start: data source file, keys, or a refusal before writing (e.g. key ids missing from the ring). */
+  /** Could not start: data source file, database connection, keys, or a refusal before writing (e.g. key ids missing from the ring). */
   config: 3,
   /** Stopped by an unexpected error (e.g. the database went away). Rows written so far are committed and readable. */
   error: 4,
@@ -36,14 +37,16 @@ Commands:
 
 Run "typeorm-sealed <command> --help" for the options of a command.`;
 
-const WALK_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
+const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
-  --batch-size <n>         rows per batch and transaction (default 500)
   --keys-env <NAME>        read the key ring from this environment variable instead of the
                            DataSource's sealedSubscriber (default when there is none: ${DEFAULT_KEYS_ENV})
-  --continue-on-error      report values that fail and go on (default: stop at the first)
   --json                   print the report as JSON on stdout
   -h, --help               this help`;
+const WALK_OPTIONS = `${COMMON_OPTIONS}
+  --batch-size <n>         rows per batch and transaction (default 500); memory grows with
+                           batch size x value size, and rows stay locked for a batch's duration
+  --continue-on-error      report values that fail and go on (default: stop at the first)`;
 
 const HELP: Record<Command, string> = {
   'generate-key': `Usage: typeorm-sealed generate-key [--quiet]
@@ -56,9 +59,11 @@ The key is shown once: store it in your secret manager before using it.
 Counts, per encrypted column, NULL values, plaintext values, values per key id (* marks the
 active key) and malformed values, with SQL on the envelope prefix. Writes nothing.
 Exit 0 when every value is NULL or under a key in the ring, 1 when plaintext, malformed values or
-unknown key ids are found.
+unknown key ids are found. Exit 0 does not mean a rotation is finished: values under an older
+key that is still in the ring count as fine; rotate's own exit code 0 means every value is under
+the active key.
 
-${WALK_OPTIONS}`,
+${COMMON_OPTIONS}`,
   verify: `Usage: typeorm-sealed verify -d <file> [options]
 
 Opens every value of every encrypted column and reports the ones that fail (tampered, wrong key,
@@ -155,7 +160,20 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
   const progress = progressPrinter(io.stderr);
   try {
     dataSource = await loadDataSource(args.dataSource!);
-    if (!dataSource.isInitialized) await dataSource.initialize();
+    if (!dataSource.isInitialized) {
+      try {
+        await dataSource.initialize();
+      } catch (e) {
+        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${(e as Error).message}\n`);
+        return EXIT.config;
+      }
+    }
+    const unknown = args.entities.filter((name) => !dataSource!.entityMetadatas.some((m) => m.name === name));
+    if (unknown.length) {
+      const known = dataSource.entityMetadatas.filter((m) => sealedColumnsOf(m).length > 0).map((m) => m.name);
+      io.stderr.write(`typeorm-sealed: no entity named ${unknown.map((n) => JSON.stringify(n)).join(', ')}; entities with encrypted columns: ${known.join(', ') || 'none'}\n`);
+      return EXIT.usage;
+    }
     const rotator = new KeyRotator(dataSource, {
       ...keysOption(args, dataSource, io.env),
       ...(args.batchSize ? { batchSize: args.batchSize } : {}),

@@ -17,6 +17,8 @@ export function progressPrinter(stream: ProgressStream): { update: (p: RotationP
   let current: string | undefined;
   let lastLine = 0;
   let last: RotationProgress | undefined;
+  /** Whether the latest state is already on screen as a plain line. */
+  let printed = false;
   const describe = (p: RotationProgress) => {
     const share = p.total > 0 ? Math.min(p.done / p.total, 1) : 1;
     return { where: `${p.entity}.${p.column}`, share, counts: `${p.done}/${p.total} rows, ${Math.round(p.rate)} rows/s` };
@@ -24,7 +26,8 @@ export function progressPrinter(stream: ProgressStream): { update: (p: RotationP
   const finishColumn = () => {
     if (!last) return;
     const { where, share, counts } = describe(last);
-    stream.write(stream.isTTY ? '\n' : `${where}: ${Math.round(share * 100)}% ${counts}\n`);
+    if (stream.isTTY) stream.write('\n');
+    else if (!printed) stream.write(`${where}: ${Math.round(share * 100)}% ${counts}\n`);
   };
   return {
     update(p) {
@@ -35,11 +38,13 @@ export function progressPrinter(stream: ProgressStream): { update: (p: RotationP
         lastLine = 0;
       }
       last = p;
+      printed = false;
       if (stream.isTTY) {
         const filled = Math.round(share * BAR);
         stream.write(`\r\x1b[2K${where} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${Math.round(share * 100)}% ${counts}`);
       } else if (Date.now() - lastLine >= LINE_EVERY_MS) {
         lastLine = Date.now();
+        printed = true;
         stream.write(`${where}: ${Math.round(share * 100)}% ${counts}\n`);
       }
     },

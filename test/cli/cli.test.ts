@@ -118,6 +118,16 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(await underNew()).toBe(10); // nothing written
   });
 
+  it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {
+    const unknown = await run('rotate', '--entity', 'Nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no entity named "Nope"; entities with encrypted columns: Account');
+    const down = await cli(['census', '-d', FIXTURE], { ...env, CLI_DIALECT: 'postgres', CLI_PORT: '1' });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/cannot connect to the database: .*ECONNREFUSED/);
+    expect(down.stderr).not.toContain('run the command again');
+  });
+
   it('decrypt-all --yes writes plaintext that plain SQL reads; --dry-run writes nothing', async () => {
     expect((await run('encrypt-existing')).code).toBe(0);
     const dry = await run('decrypt-all', '--dry-run');
