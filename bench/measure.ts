@@ -13,23 +13,21 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Peak heap growth (MB) while `work` runs, sampled every 2 ms, over a heap measured after a GC. */
-export async function peakHeapMb(work: () => Promise<unknown>): Promise<number> {
+/**
+ * Largest live heap (MB above the starting heap) seen at any `sample()` call while `work` runs;
+ * each sample collects garbage first, so it counts only what the work keeps alive.
+ */
+export async function peakLiveHeapMb(work: (sample: () => void) => Promise<unknown>): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
   gc();
   const base = process.memoryUsage().heapUsed;
   let peak = base;
-  const timer = setInterval(() => {
+  await work(() => {
+    gc();
     peak = Math.max(peak, process.memoryUsage().heapUsed);
-  }, 2);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
-  }
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
-  return (peak - base) / 1024 / 1024;
+  });
+  return Math.max(0, peak - base) / 1024 / 1024;
 }
 
 /** Deterministic pseudo-random text of `length` ASCII characters. */

@@ -4,7 +4,7 @@ import { bindingBytes, Sealer } from '../src/envelope/sealer';
 import { encodeValue } from '../src/codec/codec';
 import { Encrypted, generateKey, KeyRing, KeyRotator, sealedSubscriber } from '../src';
 import { connection, type Dialect } from './contenders';
-import { median, peakHeapMb, text, time } from './measure';
+import { median, peakLiveHeapMb, text, time } from './measure';
 
 @Entity('bench_rotation')
 class RotationRow {
@@ -23,7 +23,7 @@ export interface RotationResult {
   rows: number;
   rotatorRowsPerSec: number;
   rawRowsPerSec: number;
-  /** Peak heap growth during KeyRotator.rotate(), MB, on the small and the large table. */
+  /** Largest live heap (after GC, at every batch) during KeyRotator.rotate(), MB, on the small and the large table. */
   peakHeapSmallMb: number;
   peakHeapLargeMb: number;
   smallRows: number;
@@ -34,7 +34,7 @@ const BATCH = 500;
 /**
  * Scenario 5: KeyRotator.rotate() against a hand-written rewrite of the same rows (keyset read,
  * the same open + seal, one CASE UPDATE per batch, one transaction per batch), in rows per
- * second; and the rotator's peak heap on a small and a large table. Keys alternate (A->B for the
+ * second; and the rotator's live heap (after GC, sampled at every batch) on a small and a large table. Keys alternate (A->B for the
  * rotator, B->A for the raw rewrite) so every run rewrites every row without reseeding.
  */
 export async function rotationBenchmarks(dialect: Dialect, sqliteFile: string, rows: number, reps: number): Promise<RotationResult> {
@@ -57,8 +57,8 @@ export async function rotationBenchmarks(dialect: Dialect, sqliteFile: string, r
       rotator.push(await time(() => new KeyRotator(ds, { entities: [RotationRow], batchSize: BATCH }).rotate())); // A -> B
       raw.push(await time(() => rawRewrite(ds, 'bench_rotation', new Sealer(toA)))); // B -> A
     }
-    const peakHeapSmallMb = await peakHeapMb(() => new KeyRotator(ds, { entities: [SmallRotationRow], batchSize: BATCH }).rotate());
-    const peakHeapLargeMb = await peakHeapMb(() => new KeyRotator(ds, { entities: [RotationRow], batchSize: BATCH }).rotate());
+    const peakHeapSmallMb = await peakLiveHeapMb((sample) => new KeyRotator(ds, { entities: [SmallRotationRow], batchSize: BATCH, onProgress: sample }).rotate());
+    const peakHeapLargeMb = await peakLiveHeapMb((sample) => new KeyRotator(ds, { entities: [RotationRow], batchSize: BATCH, onProgress: sample }).rotate());
     return {
       dialect,
       rows,
