@@ -1,5 +1,5 @@
-import type { DataSource, EntityMetadata } from 'typeorm';
-import type { Driver } from 'typeorm/driver/Driver.js';
+import type { EntityMetadata } from 'typeorm';
+import { dataSourceOf } from '../data-source-of';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ValueType } from '../codec/value-type';
 import { bindingBytes } from '../envelope/sealer';
@@ -37,7 +37,7 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
   for (const column of metadata.columns) {
     const spec = sealedPropertySpec(column.target, column.propertyName);
     if (!spec) continue;
-    const length = column.type === 'tinytext' ? TINYTEXT_LENGTH : Number(driverOf(metadata)?.getColumnLength(column)) || undefined;
+    const length = column.type === 'tinytext' ? TINYTEXT_LENGTH : Number(dataSourceOf(metadata).driver.getColumnLength(column)) || undefined;
     out.push({
       column,
       entity: metadata.name,
@@ -48,12 +48,6 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
     });
   }
   return Object.freeze(out);
-}
-
-/** The driver, which knows a column's effective length (MySQL's varchar defaults to 255). 1.x: dataSource, 0.3: connection. */
-function driverOf(metadata: EntityMetadata): Driver | undefined {
-  const owner = (metadata as { dataSource?: DataSource }).dataSource ?? (metadata as unknown as { connection?: DataSource }).connection;
-  return owner?.driver;
 }
 
 /** `id=42` or `a=1, b=2`: the row's primary key for error messages; undefined when not loaded. */

@@ -82,7 +82,10 @@ export class ColumnWalk {
     const started = Date.now();
     let done = 0;
     let stopped = false;
+    /** Rows still needing work, when counted after the last pass. */
+    let left: number | undefined;
     for (let pass = 0; pass < MAX_PASSES && !stopped; pass++) {
+      left = undefined;
       let cursor: unknown[] | undefined;
       let progressed = false;
       // First pass skips rows another process holds; later passes wait for them.
@@ -97,9 +100,10 @@ export class ColumnWalk {
         cursor = this.lastKey;
       }
       if (!writes || !progressed) break;
-      if ((await this.sql.count(runner, condition)) <= this.failedKeys.size) break;
+      left = await this.sql.count(runner, condition);
+      if (left <= this.failedKeys.size) break;
     }
-    this.report.remaining = writes ? await this.sql.count(runner, condition) : mode === 'verify' ? 0 : total;
+    this.report.remaining = writes ? (left ?? (await this.sql.count(runner, condition))) : mode === 'verify' ? 0 : total;
     this.report.status = stopped
       ? 'stopped'
       : this.report.failed > 0

@@ -1,4 +1,5 @@
 import type { DataSource, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
+import { dataSourceOf } from '../data-source-of';
 import { Sealer } from '../envelope/sealer';
 import { SealedError } from '../errors';
 import { KeyRing } from '../keys/key-ring';
@@ -78,9 +79,7 @@ export class KeyRotator {
    * ```
    */
   static forMigration(queryRunner: QueryRunner, options: Omit<KeyRotatorOptions, 'queryRunner'> = {}): KeyRotator {
-    // 1.x names it dataSource, 0.3 connection.
-    const dataSource = (queryRunner as { dataSource?: DataSource }).dataSource ?? queryRunner.connection;
-    return new KeyRotator(dataSource, { ...options, queryRunner });
+    return new KeyRotator(dataSourceOf(queryRunner), { ...options, queryRunner });
   }
 
   /** Re-seals every value that is not under the active key with the active key. Refuses to start when the data holds key ids the ring lacks. */

@@ -2,6 +2,7 @@ import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner } from 'typ
 import { ENVELOPE_PREFIX, envelopeHeader } from '../envelope/format';
 import type { SealedColumn } from '../metadata/column-plan';
 import { INTERNAL_QUERY_MARKER } from '../typeorm/where-guard';
+import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
 export interface Swap {
@@ -49,7 +50,7 @@ export class ColumnSql {
   }
 
   /** The condition selecting the rows a mode must touch, from the envelope prefix. */
-  needsWork(mode: 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify', activeKeyId: string): string {
+  needsWork(mode: RotationMode, activeKeyId: string): string {
     switch (mode) {
       case 'rotate':
         return `${this.startsWith(ENVELOPE_PREFIX)} AND NOT ${this.startsWith(envelopeHeader(activeKeyId))}`;

@@ -11,6 +11,7 @@ import {
   type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
+import { dataSourceOf } from '../data-source-of';
 import { Sealer } from '../envelope/sealer';
 import { SealedError } from '../errors';
 import { KeyRing } from '../keys/key-ring';
@@ -54,8 +55,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
 
   beforeQuery(event: BeforeQueryEvent): void {
     if (!this.guardQueries) return;
-    // 1.x names it dataSource, 0.3 connection.
-    const dataSource = (event as { dataSource?: DataSource }).dataSource ?? event.connection;
+    const dataSource = dataSourceOf(event);
     let guard = this.guards.get(dataSource);
     if (!guard) this.guards.set(dataSource, (guard = new WhereGuard(dataSource.entityMetadatas)));
     guard.check(event.query);
