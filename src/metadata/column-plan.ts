@@ -1,4 +1,4 @@
-import type { EntityMetadata } from 'typeorm';
+import type { DataSource, EntityMetadata } from 'typeorm';
 import { dataSourceOf } from '../data-source-of';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ValueType } from '../codec/value-type';
@@ -37,7 +37,7 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
   for (const column of metadata.columns) {
     const spec = sealedPropertySpec(column.target, column.propertyName);
     if (!spec) continue;
-    const length = column.type === 'tinytext' ? TINYTEXT_LENGTH : Number(dataSourceOf(metadata).driver.getColumnLength(column)) || undefined;
+    const length = column.type === 'tinytext' ? TINYTEXT_LENGTH : Number(driverLength(metadata, column)) || undefined;
     out.push({
       column,
       entity: metadata.name,
@@ -48,6 +48,14 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
     });
   }
   return Object.freeze(out);
+}
+
+/**
+ * The column's effective length from the driver (MySQL's varchar defaults to 255); undefined for
+ * metadata built outside a DataSource.
+ */
+function driverLength(metadata: EntityMetadata, column: ColumnMetadata): string | undefined {
+  return (dataSourceOf(metadata) as DataSource | undefined)?.driver.getColumnLength(column);
 }
 
 /** `id=42` or `a=1, b=2`: the row's primary key for error messages; undefined when not loaded. */
