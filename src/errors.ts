@@ -20,6 +20,8 @@ export type SealedErrorCode =
   | 'SEALED_PLAINTEXT'
   /** A value cannot be sealed for its column (wrong type, raw SQL function, unsupported value). */
   | 'SEALED_UNSUPPORTED_VALUE'
+  /** A value opened, but it was sealed as another type than the column declares (e.g. a string in a `number` column). */
+  | 'SEALED_TYPE_MISMATCH'
   /** A sealed value is longer than its column allows. */
   | 'SEALED_VALUE_TOO_LONG'
   /** A query compares an encrypted column, which can never match random-nonce ciphertext. */
@@ -33,7 +35,10 @@ export interface SealedErrorContext {
   entity?: string;
   /** Property path of the column, e.g. `email` or `address.street`. */
   column?: string;
-  /** Primary key of the row, rendered as `id=42` (or `a=1, b=2` for composite keys). */
+  /**
+   * Primary key of the row, rendered for display as `id=42` (or `a=1, b=2` for composite keys),
+   * with control characters escaped (see {@link printable}).
+   */
   primaryKey?: string;
   /** Key id of the envelope or key involved. */
   keyId?: string;
@@ -63,7 +68,7 @@ export class SealedError extends Error implements SealedErrorContext {
   readonly detail: string;
 
   constructor(code: SealedErrorCode, detail: string, context: SealedErrorContext = {}) {
-    super(`${code}: ${describeContext(context)}${detail}`);
+    super(`${code}: ${printable(describeContext(context))}${detail}`);
     this.name = 'SealedError';
     this.code = code;
     this.detail = detail;
@@ -96,4 +101,32 @@ function describeContext(c: SealedErrorContext): string {
     c.keyId !== undefined ? `[key ${c.keyId}]` : undefined,
   ].filter(Boolean);
   return parts.length ? `${parts.join(' ')}: ` : '';
+}
+
+/** C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Escapes every character that could move a terminal's cursor, clear a screen, forge a log line or
+ * reorder text (`\x1b` becomes `\x1b` written out, `\n` becomes `\n`). Used on everything this
+ * library prints or puts in a message that comes from stored data, such as primary keys.
+ *
+ * @example
+ * ```ts
+ * printable('id=7\x1b[2J\nOK'); // 'id=7\\x1b[2J\\nOK'
+ * ```
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A short word-like text (an option, type or entity name) is quoted; anything else, which could be a key or a value, is not echoed. */
+export function quoted(text: unknown): string {
+  return typeof text === 'string' && /^[A-Za-z_][A-Za-z0-9 _.-]{0,31}$/.test(text) ? `"${text}"` : 'the given value';
 }

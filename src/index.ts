@@ -1,4 +1,4 @@
-export { SealedError, type SealedErrorCode, type SealedErrorContext } from './errors';
+export { SealedError, printable, type SealedErrorCode, type SealedErrorContext } from './errors';
 export { Encrypted, type EncryptedOptions, type SealedColumnType } from './metadata/encrypted';
 export type { ValueType } from './codec/value-type';
 export { sealedLength } from './envelope/format';
@@ -10,13 +10,18 @@ export {
   SealedSubscriberBase,
   type SealedSubscriberOptions,
   type OpenRawRowsOptions,
+  type SealedQueryEvent,
+  type SealedAfterQueryEvent,
 } from './typeorm/sealed-subscriber';
+export { widenColumn, type WidenColumnOptions } from './typeorm/widen-column';
 export { KeyRotator, type KeyRotatorOptions } from './rotation/key-rotator';
 export type {
   RotationMode,
   RotationReport,
   ColumnReport,
   RowFailure,
+  FailureGroup,
+  WalkStatus,
   CensusReport,
   ColumnCensus,
   RotationProgress,

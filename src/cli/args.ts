@@ -10,6 +10,7 @@ export interface CliArgs {
   dataSource?: string;
   entities: string[];
   batchSize?: number;
+  maxFailures?: number;
   dryRun: boolean;
   continueOnError: boolean;
   json: boolean;
@@ -51,18 +52,28 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       args.entities.push(value());
     } else if (name === '--keys-env') {
       args.keysEnv = value();
-    } else if (name === '--batch-size') {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive integer, got ${JSON.stringify(argv[i])}`);
-      args.batchSize = n;
+    } else if (name === '--batch-size' || name === '--max-failures') {
+      const text = value();
+      const n = Number(text);
+      if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer`);
+      if (name === '--batch-size') args.batchSize = n;
+      else args.maxFailures = n;
     } else if (name.startsWith('-')) {
-      throw new UsageError(`unknown option ${name}`);
+      throw new UsageError(`unknown option ${shown(name)}`);
     } else if (args.command === undefined) {
-      if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.join(', ')}`);
+      if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command ${shown(name)}; commands: ${COMMANDS.join(', ')}`);
       args.command = name as Command;
     } else {
-      throw new UsageError(`unexpected argument ${JSON.stringify(name)}`);
+      throw new UsageError(`unexpected argument ${shown(name)} (arguments are not echoed unless they look like a command or option name)`);
     }
   }
   return args;
+}
+
+/**
+ * An argument as it may appear in a message: short lower-case words and dashes only. Anything
+ * else could be a key pasted by mistake, and is not echoed.
+ */
+function shown(arg: string): string {
+  return /^-{0,2}[a-z][a-z-]{0,23}$/.test(arg) ? `"${arg}"` : '(not shown)';
 }

@@ -1,10 +1,17 @@
+import { printable } from '../errors';
 import type { CensusReport, RotationReport } from '../rotation/report';
 
-/** Left-aligned text table. */
+/** Left-aligned text table; every cell is made printable (primary keys and names come from stored data). */
 function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const cells = rows.map((r) => r.map(printable));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Lines under a heading, each made printable. */
+function section(heading: string, lines: readonly string[]): string[] {
+  return lines.length ? [heading, ...lines.map((l) => `  ${printable(l)}`)] : [];
 }
 
 /** The census as a table: one row per column, one count column per key id (`*` = active). */
@@ -22,25 +29,39 @@ export function formatCensus(census: CensusReport): string {
   const unknown = [...new Set(census.columns.flatMap((c) => c.unknownKeyIds))];
   const notes = [`* active key ${census.activeKeyId}`];
   if (unknown.length) notes.push(`key ids not in the ring: ${unknown.join(', ')} (values under them cannot be opened)`);
-  return `${table(head, rows)}\n\n${notes.join('\n')}`;
+  return [table(head, rows), '', ...notes, ...section('warnings:', census.warnings)].join('\n');
 }
 
-/** A walk's report as a table plus its failures. */
+/** A walk's report as a table, its warnings, and its failures grouped by column, code and reason. */
 export function formatReport(report: RotationReport): string {
   const verify = report.mode === 'verify';
   const head = verify
     ? ['column', 'examined', 'failed', 'plaintext', 'status']
-    : ['column', 'examined', report.dryRun ? 'would write' : 'rewritten', 'conflicts', 'failed', 'remaining', 'status'];
+    : ['column', 'examined', report.dryRun ? 'would write' : 'rewritten', 'conflicts', 'failed', report.dryRun ? 'would remain' : 'remaining', 'status'];
   const rows = report.columns.map((c) =>
     verify
       ? [`${c.entity}.${c.column}`, String(c.examined), String(c.failed), String(c.plaintext), c.status]
       : [`${c.entity}.${c.column}`, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status],
   );
-  const failures = report.failures.map((f) => `  ${f.message}`);
+  const groups = report.failureGroups.map(
+    (g) => `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'} (${g.samples.join('; ')}${g.count > g.samples.length ? '; ...' : ''}): ${g.reason}`,
+  );
   return [
     table(head, rows),
     '',
     `${report.mode}${report.dryRun ? ' (dry run, nothing written)' : ''}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s, active key ${report.activeKeyId}`,
-    ...(failures.length ? ['failures:', ...failures] : []),
+    ...section('warnings:', report.warnings),
+    ...section('failures:', groups),
   ].join('\n');
+}
+
+/**
+ * JSON for stdout, with every character a terminal could act on escaped: JSON.stringify already
+ * escapes C0 controls; DEL, C1 controls, line separators and bidirectional overrides are escaped here.
+ */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

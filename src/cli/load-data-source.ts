@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
+import { SealedError } from '../errors';
+import { describeForeignError } from './foreign-error';
 
 /** The data source file could not be loaded or exports no DataSource. Exit code 3. */
 export class DataSourceFileError extends Error {}
@@ -20,7 +22,8 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     module = await import(pathToFileURL(path).href);
   } catch (e) {
     const hint = /\.[cm]?ts$/.test(path) ? ' (a TypeScript file needs a loader: compile it, or run under e.g. `node --import tsx`)' : '';
-    throw new DataSourceFileError(`cannot load ${file}: ${(e as Error).message}${hint}`);
+    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : describeForeignError(e);
+    throw new DataSourceFileError(`cannot load ${file}: ${reason}${hint}`);
   }
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
   const found = [...new Set(candidates.filter(isDataSource))];

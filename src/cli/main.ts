@@ -5,23 +5,32 @@ import { DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { KeyRotator } from '../rotation/key-rotator';
 import type { CensusReport, RotationReport } from '../rotation/report';
-import { SealedSubscriberBase } from '../typeorm/sealed-subscriber';
+import { sealedSubscribersOf } from '../typeorm/data-source-check';
 import { parseArgs, UsageError, type CliArgs, type Command } from './args';
-import { formatCensus, formatReport } from './format';
+import { describeForeignError } from './foreign-error';
+import { formatCensus, formatReport, toJson } from './format';
 import { DataSourceFileError, loadDataSource } from './load-data-source';
 import { progressPrinter, type ProgressStream } from './progress';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
-  /** Done: every value is as the command wants it (census, verify: nothing wrong found). */
+  /**
+   * Done, goal reached: rotate, every value is under the active key; encrypt-existing, no plaintext
+   * (or malformed value) is left; decrypt-all, no sealed value is left; verify, every value opens
+   * and none is plaintext; census, no plaintext, malformed value or unknown key id. With
+   * --dry-run: a real run would reach the goal.
+   */
   ok: 0,
-  /** Finished, but values failed, remain, or (verify/census) are plaintext, malformed or under unknown keys. */
+  /** Finished, goal not reached: values failed or remain (the report says which and why). */
   incomplete: 1,
   /** The command line is wrong. */
   usage: 2,
-  /** Could not start: data source file, database connection, keys, or a refusal before writing (e.g. key ids missing from the ring). */
+  /**
+   * Could not start, nothing written: data source file, database connection, keys, missing
+   * tables or columns, no encrypted column, or a refusal (key ids missing from the ring).
+   */
   config: 3,
-  /** Stopped by an unexpected error (e.g. the database went away). Rows written so far are committed and readable. */
+  /** Stopped by an unexpected error (e.g. the database went away). Rows written so far are committed and readable: run it again. */
   error: 4,
 } as const;
 
@@ -46,7 +55,14 @@ const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource
 const WALK_OPTIONS = `${COMMON_OPTIONS}
   --batch-size <n>         rows per batch and transaction (default 500); memory grows with
                            batch size x value size, and rows stay locked for a batch's duration
-  --continue-on-error      report values that fail and go on (default: stop at the first)`;
+  --continue-on-error      report values that fail and go on (default: stop at the first)
+  --max-failures <n>       stop after this many failures (default 1000); failures are printed
+                           grouped by column, code and reason, with a count and sample rows`;
+const DRY_RUN = `  --dry-run                read and check everything, write nothing; exit 0 when a real run
+                           would reach the goal ("would write" and "would remain" columns)`;
+const EXIT_CODES = `Exit codes: 0 goal reached, 1 finished with values failed or remaining (see the report),
+2 wrong command line, 3 could not start (nothing written), 4 stopped by an unexpected error
+(run it again to continue).`;
 
 const HELP: Record<Command, string> = {
   'generate-key': `Usage: typeorm-sealed generate-key [--quiet]
@@ -57,40 +73,54 @@ The key is shown once: store it in your secret manager before using it.
   census: `Usage: typeorm-sealed census -d <file> [options]
 
 Counts, per encrypted column, NULL values, plaintext values, values per key id (* marks the
-active key) and malformed values, with SQL on the envelope prefix. Writes nothing.
-Exit 0 when every value is NULL or under a key in the ring, 1 when plaintext, malformed values or
-unknown key ids are found. Exit 0 does not mean a rotation is finished: values under an older
-key that is still in the ring count as fine; rotate's own exit code 0 means every value is under
-the active key.
+active key) and malformed values, with SQL on the envelope prefix. It opens no value (verify
+does) and writes nothing. It warns about columns that hold only NULL or empty values.
+Exit 0 when no value is plaintext, malformed or under a key id the ring lacks; 1 otherwise.
+Exit 0 does not mean a rotation is finished: values under an older key still in the ring count
+as fine; rotate's own exit code 0 means every value is under the active key.
 
 ${COMMON_OPTIONS}`,
   verify: `Usage: typeorm-sealed verify -d <file> [options]
 
 Opens every value of every encrypted column and reports the ones that fail (tampered, wrong key,
-malformed) and the plaintext ones. Writes nothing. Exit 0 when all open, 1 otherwise.
+malformed, wrong type) and counts the plaintext ones. Writes nothing.
+Exit 0 when every value opens and none is plaintext, 1 otherwise.
 
-${WALK_OPTIONS}`,
+${WALK_OPTIONS}
+
+${EXIT_CODES}`,
   rotate: `Usage: typeorm-sealed rotate -d <file> [options]
 
 Re-seals every value that is not under the active key with the active key. Refuses to start when
-the data holds key ids the ring lacks. Safe to stop and run again; safe to run from two processes.
+the data holds key ids the ring lacks. Safe to stop and run again; safe to run from two processes
+on PostgreSQL and MySQL/MariaDB; on SQLite it runs beside a live application (give the
+application a busy timeout). Plaintext values are left alone and keep it from exit 0: seal them
+with encrypt-existing.
 
 ${WALK_OPTIONS}
-  --dry-run                read and check everything, write nothing`,
+${DRY_RUN}
+
+${EXIT_CODES}`,
   'encrypt-existing': `Usage: typeorm-sealed encrypt-existing -d <file> [options]
 
 Seals every legacy plaintext value (written before the column was encrypted) under the active key.
+Values that start with "sealed:" but are not envelopes are left alone and reported.
 
 ${WALK_OPTIONS}
-  --dry-run                read and check everything, write nothing`,
+${DRY_RUN}
+
+${EXIT_CODES}`,
   'decrypt-all': `Usage: typeorm-sealed decrypt-all -d <file> --yes [options]
 
 Writes every value back as plaintext, for leaving encryption (then remove @Encrypted). Back up
-the database first.
+the database first. A value whose plaintext starts with "sealed:" cannot be stored as plaintext
+(it would read as an envelope): it stays sealed and is reported, without stopping the run.
 
 ${WALK_OPTIONS}
-  --dry-run                read and check everything, write nothing
-  --yes                    confirm: plaintext will be stored in the database`,
+${DRY_RUN}
+  --yes                    confirm: plaintext will be stored in the database
+
+${EXIT_CODES}`,
 };
 
 /** Where the CLI reads and writes. */
@@ -149,7 +179,8 @@ function printKey(args: CliArgs, io: CliIO): number {
     io.stderr.write(
       `key id: ${keyIdOf(key)}\n` +
         'Store this key in your secret manager now: it is shown once, and data sealed under a lost key cannot be recovered.\n' +
-        `Deploy it first in the ring (${DEFAULT_KEYS_ENV}="<new key>,<old key>") and then run "typeorm-sealed rotate".\n`,
+        `To rotate to it (README, "Key rotation runbook"): first deploy it as a decrypt-only key, ${DEFAULT_KEYS_ENV}="<old key>,<new key>",\n` +
+        'to every instance; then make it active, "<new key>,<old key>"; then run "typeorm-sealed rotate".\n',
     );
   }
   return EXIT.ok;
@@ -164,19 +195,21 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
       try {
         await dataSource.initialize();
       } catch (e) {
-        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${(e as Error).message}\n`);
+        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${e instanceof SealedError ? e.message : describeForeignError(e)}\n`);
         return EXIT.config;
       }
     }
     const unknown = args.entities.filter((name) => !dataSource!.entityMetadatas.some((m) => m.name === name));
     if (unknown.length) {
       const known = dataSource.entityMetadatas.filter((m) => sealedColumnsOf(m).length > 0).map((m) => m.name);
-      io.stderr.write(`typeorm-sealed: no entity named ${unknown.map((n) => JSON.stringify(n)).join(', ')}; entities with encrypted columns: ${known.join(', ') || 'none'}\n`);
+      const shown = unknown.map((n) => (/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(n) ? `"${n}"` : '(a name that is not shown)'));
+      io.stderr.write(`typeorm-sealed: no entity named ${shown.join(', ')}; entities with encrypted columns: ${known.join(', ') || 'none'}\n`);
       return EXIT.usage;
     }
     const rotator = new KeyRotator(dataSource, {
       ...keysOption(args, dataSource, io.env),
       ...(args.batchSize ? { batchSize: args.batchSize } : {}),
+      ...(args.maxFailures ? { maxFailures: args.maxFailures } : {}),
       ...(args.entities.length ? { entities: args.entities } : {}),
       dryRun: args.dryRun,
       stopOnFailure: !args.continueOnError,
@@ -184,20 +217,22 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
     });
     if (command === 'census') {
       const census = await rotator.census();
-      io.stdout.write(args.json ? `${JSON.stringify(census, null, 2)}\n` : `${formatCensus(census)}\n`);
+      io.stdout.write(args.json ? `${toJson(census)}\n` : `${formatCensus(census)}\n`);
       return censusIsClean(census) ? EXIT.ok : EXIT.incomplete;
     }
     const report = await walk(rotator, command);
     progress.end();
-    io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-    return report.status === 'complete' && report.columns.every((c) => c.plaintext === 0) ? EXIT.ok : EXIT.incomplete;
+    io.stdout.write(args.json ? `${toJson(report)}\n` : `${formatReport(report)}\n`);
+    return report.status === 'complete' ? EXIT.ok : EXIT.incomplete;
   } catch (e) {
     progress.end();
     if (e instanceof DataSourceFileError || e instanceof SealedError) {
       io.stderr.write(`typeorm-sealed: ${e.message}\n`);
       return EXIT.config;
     }
-    io.stderr.write(`typeorm-sealed: ${command} stopped: ${(e as Error).message}\nRows written before the error are committed and readable; run the command again to continue.\n`);
+    io.stderr.write(
+      `typeorm-sealed: ${command} stopped: ${describeForeignError(e)}\nRows written before the error are committed and readable; run the command again to continue.\n`,
+    );
     return EXIT.error;
   } finally {
     if (dataSource?.isInitialized) await dataSource.destroy();
@@ -207,7 +242,7 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
 /** The ring: --keys-env, else the DataSource's sealedSubscriber, else the default variable. */
 function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEnv): { keys?: KeyRing } {
   if (args.keysEnv) return { keys: KeyRing.fromEnv(args.keysEnv, env) };
-  if (dataSource.subscribers.some((s) => s instanceof SealedSubscriberBase)) return {};
+  if (sealedSubscribersOf(dataSource).length > 0) return {};
   return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env) };
 }
 

@@ -24,11 +24,13 @@ export function toLegacyText(value: unknown, type: ValueType): string {
 
 /**
  * Reads a legacy plaintext value (stored before the column was encrypted) as the declared type.
- * Used with plaintext passthrough and by `encryptExisting`. The database hands text columns back
- * as strings; values written by a driver that kept a non-string type pass through as they are.
+ * Used with plaintext passthrough and by `encryptExisting`. Text columns come back as strings;
+ * a column whose storage kept another type (SQLite's dynamic typing, a MySQL `tinyint` boolean
+ * read before the column was widened) comes back as a number, bigint, boolean, Date or Buffer and
+ * is converted where the conversion is exact. Errors have fixed messages, never the value.
  */
 export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
-  if (typeof raw !== 'string') return raw;
+  if (typeof raw !== 'string') return fromNative(raw, type);
   switch (type) {
     case 'string':
       return raw;
@@ -38,11 +40,8 @@ export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
       return n;
     }
     case 'bigint':
-      try {
-        return BigInt(raw);
-      } catch {
-        throw new CodecError('legacy value is not an integer');
-      }
+      if (!/^\s*[-+]?[0-9]+\s*$/.test(raw)) throw new CodecError('legacy value is not a decimal integer');
+      return BigInt(raw.trim());
     case 'boolean':
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
@@ -61,5 +60,36 @@ export function parseLegacyValue(raw: unknown, type: ValueType): unknown {
     case 'bytes':
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 === 1) throw new CodecError('legacy value is not base64');
       return Buffer.from(raw, 'base64');
+  }
+}
+
+/** A legacy value the driver returned as a non-string JavaScript value. */
+function fromNative(raw: unknown, type: ValueType): unknown {
+  const fail = () => new CodecError(`legacy value of this JavaScript type does not convert to ${type}`);
+  switch (type) {
+    case 'string':
+      if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
+      throw fail();
+    case 'number':
+      if (typeof raw === 'number') return raw;
+      if (typeof raw === 'bigint' && Number.isSafeInteger(Number(raw))) return Number(raw);
+      throw fail();
+    case 'bigint':
+      if (typeof raw === 'bigint') return raw;
+      if (typeof raw === 'number' && Number.isSafeInteger(raw)) return BigInt(raw);
+      throw fail();
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 0 || raw === 1 || raw === 0n || raw === 1n) return Number(raw) === 1;
+      throw fail();
+    case 'date':
+      if (raw instanceof Date && !Number.isNaN(raw.getTime())) return raw;
+      throw fail();
+    case 'json':
+      if (typeof raw === 'number' || typeof raw === 'boolean') return raw;
+      throw fail();
+    case 'bytes':
+      if (raw instanceof Uint8Array) return Buffer.from(raw);
+      throw fail();
   }
 }

@@ -53,10 +53,11 @@ export function parseEnvelope(text: string): ParsedEnvelope {
 
 function diagnose(text: string): ParsedEnvelope {
   const parts = text.split(':');
-  if (parts.length !== 5) throw malformed(`has ${parts.length} ':'-separated parts, expected 5 (sealed:1:x:<key id>:<body>)`);
+  if (parts.length !== 5) throw malformed('does not have the five \':\'-separated parts sealed:1:x:<key id>:<body>');
   const [, version, algorithm, keyId, body] = parts as [string, string, string, string, string];
-  if (version !== FORMAT_VERSION) throw malformed(`has format version ${JSON.stringify(version.slice(0, 8))}, this library reads ${FORMAT_VERSION}`);
-  if (algorithm !== ALGORITHM_XCHACHA20POLY1305) throw malformed(`names algorithm ${JSON.stringify(algorithm.slice(0, 8))}, expected "x" (XChaCha20-Poly1305)`);
+  // Fixed messages: a legacy plaintext shaped like an envelope must not be echoed.
+  if (version !== FORMAT_VERSION) throw malformed(`has an unknown format version (this library reads ${FORMAT_VERSION})`);
+  if (algorithm !== ALGORITHM_XCHACHA20POLY1305) throw malformed('names an unknown algorithm (expected "x", XChaCha20-Poly1305)');
   if (!KEY_ID.test(keyId)) throw malformed('has no valid key id (8 lowercase hex characters)');
   if (!BASE64URL_BODY.test(body) || body.length % 4 === 1) throw malformed('body is not base64url', keyId);
   const bytes = Buffer.from(body, 'base64url');

@@ -21,17 +21,17 @@ export function bindingBytes(table: string, column: string): Uint8Array {
 export class Sealer {
   /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. */
   readonly activeHeader: string;
-  private readonly activeKey: Uint8Array;
 
   constructor(readonly keys: KeyRing) {
     this.activeHeader = envelopeHeader(keys.activeKeyId);
-    this.activeKey = ringSubkey(keys, keys.activeKeyId, 'encrypt')!;
   }
 
   /** Encrypts `plaintext` under the active key with a fresh random 24-byte nonce. */
   seal(plaintext: Uint8Array, binding: Uint8Array): string {
     const nonce = nextNonce();
-    const sealed = xchacha20poly1305(this.activeKey, nonce, this.aad(this.keys.activeKeyId, binding)).encrypt(plaintext);
+    // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
+    const key = ringSubkey(this.keys, this.keys.activeKeyId, 'encrypt')!;
+    const sealed = xchacha20poly1305(key, nonce, this.aad(this.keys.activeKeyId, binding)).encrypt(plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);

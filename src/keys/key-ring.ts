@@ -22,8 +22,11 @@ interface RingKeys {
   blindIndex: Uint8Array;
 }
 
-/** Derived subkeys per ring, kept off the object so nothing can serialize them by accident. */
+/** Derived subkeys per ring, kept off the object so nothing can serialize, inspect or enumerate them. */
 const secrets = new WeakMap<KeyRing, Map<string, RingKeys>>();
+
+/** Marks rings of every copy of this package, to tell "another copy's ring" from "not a ring". */
+const KEY_RING = Symbol.for('typeorm-sealed.v1.key-ring');
 
 /**
  * One active key that seals, and decrypt-only keys that open values sealed before a rotation.
@@ -106,14 +109,20 @@ export class KeyRing {
    * ```
    */
   static fromEnv(name: string = DEFAULT_KEYS_ENV, env: NodeJS.ProcessEnv = process.env): KeyRing {
-    const value = env[name];
+    const shown = envName(name);
+    const value = typeof name === 'string' ? env[name] : undefined;
     if (value === undefined || value.trim() === '') {
       throw new SealedError(
         'SEALED_INVALID_KEY',
-        `environment variable ${name} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\` or \`openssl rand -base64 32\`)`,
+        `${shown} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\` or \`openssl rand -base64 32\`)`,
       );
     }
-    return KeyRing.fromString(value, `environment variable ${name}`);
+    return KeyRing.fromString(value, shown);
+  }
+
+  /** Brand shared by every copy of this package. */
+  get [KEY_RING](): true {
+    return true;
   }
 
   /** Whether the ring holds a key with this id. */
@@ -131,6 +140,32 @@ export class KeyRing {
   }
 }
 
+/**
+ * `value` as a KeyRing made by this copy of the package (its subkeys live in this copy's private
+ * store); `SEALED_CONFIG` naming `where` otherwise.
+ */
+export function requireKeyRing(value: unknown, where: string): KeyRing {
+  if (value instanceof KeyRing && secrets.has(value)) return value;
+  if (typeof value === 'object' && value !== null && KEY_RING in value) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `${where}: this KeyRing was made by another copy of typeorm-sealed (two copies are installed); make it with the copy that uses it`,
+    );
+  }
+  throw new SealedError('SEALED_CONFIG', `${where} needs { keys: KeyRing } (e.g. KeyRing.fromEnv())`);
+}
+
+/**
+ * How an environment variable is named in messages: `environment variable NAME` when the name has
+ * the usual shape (upper case, digits, `_`), else without the name, since a key passed by mistake
+ * as the name (`fromEnv(process.env.KEY)`) must not be echoed.
+ */
+function envName(name: unknown): string {
+  return typeof name === 'string' && /^[A-Z_][A-Z0-9_]{0,63}$/.test(name)
+    ? `environment variable ${name}`
+    : 'the environment variable named in fromEnv(...) (its name is not shown: it does not look like a variable name; pass the name, not the value)';
+}
+
 /** The subkey of one purpose for one key id; undefined when the ring lacks the id. Internal. */
 export function ringSubkey(ring: KeyRing, keyId: string, purpose: KeyPurpose): Uint8Array | undefined {
   const keys = secrets.get(ring)?.get(keyId);
@@ -138,16 +173,27 @@ export function ringSubkey(ring: KeyRing, keyId: string, purpose: KeyPurpose): U
   return purpose === 'encrypt' ? keys.encrypt : keys.blindIndex;
 }
 
+const KEY_ID = /^[0-9a-f]{8}$/;
+
 function readKeyInput(input: KeyInput, label: string): { id: string; master: Uint8Array } {
-  const text = typeof input === 'string' ? input : input?.key;
+  const declared = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  // Check the declared id before anything is echoed: with "<key>:<key>" (':' typed for ',') it is a key.
+  if (typeof input === 'object' && input !== null && (typeof declared !== 'string' || !KEY_ID.test(declared))) {
+    throw new SealedError(
+      'SEALED_INVALID_KEY',
+      `${label} declares an id that is not a key id (8 lowercase hex characters, as printed by keyIdOf or generate-key); ` +
+        'it is not shown, in case it is a key. Separate the keys of a ring with "," and write an id only as "<8 hex characters>:<key>"',
+    );
+  }
+  const text = typeof input === 'string' ? input : (input as { key?: unknown } | null)?.key;
   const master = parseKey(text as string, label);
   const id = deriveKeyId(master);
-  if (typeof input === 'object' && input.id !== id) {
+  if (declared !== undefined && declared !== id) {
     master.fill(0);
     throw new SealedError(
       'SEALED_KEY_ID_MISMATCH',
-      `${label} was declared as key ${JSON.stringify(String(input.id))} but its fingerprint is ${id}: this is not the key that id names`,
-      { keyId: String(input.id) },
+      `${label} was declared as key ${declared as string} but its fingerprint is ${id}: this is not the key that id names`,
+      { keyId: declared as string },
     );
   }
   return { id, master };

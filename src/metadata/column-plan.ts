@@ -3,6 +3,7 @@ import { dataSourceOf } from '../data-source-of';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ValueType } from '../codec/value-type';
 import { bindingBytes } from '../envelope/sealer';
+import { printable } from '../errors';
 import { sealedPropertySpec } from './registry';
 
 /** Everything the subscriber needs about one encrypted column of one entity. */
@@ -20,7 +21,9 @@ export interface SealedColumn {
 }
 
 const plans = new WeakMap<EntityMetadata, readonly SealedColumn[]>();
-const TINYTEXT_LENGTH = 255;
+
+/** Bytes each MySQL/MariaDB text type holds; envelopes are ASCII, so characters equal bytes. */
+const MYSQL_TEXT_BYTES: Readonly<Record<string, number>> = { tinytext: 255, text: 65_535, mediumtext: 16_777_215, longtext: 4_294_967_295 };
 
 /**
  * The encrypted columns of an entity, found from TypeORM metadata (embedded and inherited columns
@@ -37,7 +40,7 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
   for (const column of metadata.columns) {
     const spec = sealedPropertySpec(column.target, column.propertyName);
     if (!spec) continue;
-    const length = column.type === 'tinytext' ? TINYTEXT_LENGTH : Number(driverLength(metadata, column)) || undefined;
+    const length = textTypeLimit(metadata, column) ?? (Number(driverLength(metadata, column)) || undefined);
     out.push({
       column,
       entity: metadata.name,
@@ -51,6 +54,18 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
 }
 
 /**
+ * What a MySQL/MariaDB text type holds (a `text` column silently truncates longer values when
+ * `sql_mode` is not strict); `tinytext` everywhere, since only MySQL has it. Other databases' text
+ * is unbounded.
+ */
+function textTypeLimit(metadata: EntityMetadata, column: ColumnMetadata): number | undefined {
+  const type = String(column.type);
+  if (type === 'tinytext') return MYSQL_TEXT_BYTES.tinytext;
+  const driver = (dataSourceOf(metadata) as DataSource | undefined)?.driver.options.type;
+  return driver === 'mysql' || driver === 'mariadb' ? MYSQL_TEXT_BYTES[type] : undefined;
+}
+
+/**
  * The column's effective length from the driver (MySQL's varchar defaults to 255); undefined for
  * metadata built outside a DataSource.
  */
@@ -60,11 +75,16 @@ function driverLength(metadata: EntityMetadata, column: ColumnMetadata): string 
 
 /** `id=42` or `a=1, b=2`: the row's primary key for error messages; undefined when not loaded. */
 export function describePrimaryKey(metadata: EntityMetadata, entity: object): string | undefined {
-  const parts: string[] = [];
+  const values: unknown[] = [];
   for (const column of metadata.primaryColumns) {
     const value = column.getEntityValue(entity);
     if (value === undefined) return undefined;
-    parts.push(`${column.propertyPath}=${String(value)}`);
+    values.push(value);
   }
-  return parts.length ? parts.join(', ') : undefined;
+  return values.length ? describeKey(metadata, values) : undefined;
+}
+
+/** `id=42` or `a=1, b=2` for primary key values in column order, control characters escaped. */
+export function describeKey(metadata: EntityMetadata, values: readonly unknown[]): string {
+  return printable(metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${String(values[i])}`).join(', '));
 }

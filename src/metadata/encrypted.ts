@@ -5,7 +5,7 @@ import { VALUE_TYPES, valueTypeOfDesignType, type ValueType } from '../codec/val
 import { envelopeLength, sealedLength } from '../envelope/format';
 import { SealedError } from '../errors';
 import { registerSealedProperty } from './registry';
-import { requireSubscriber } from './subscriber-presence';
+import { failClosedTransformer } from './fail-closed-transformer';
 
 /** Database column types that can hold an envelope (text, ASCII-safe). */
 export type SealedColumnType = 'text' | 'varchar' | 'character varying' | 'nvarchar' | 'tinytext' | 'mediumtext' | 'longtext';
@@ -102,7 +102,7 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
     }
     checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
     const { valueType: _v, boundTo, type: _t, ...columnOptions } = options;
-    Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: requireSubscriber(entity, property) })(target, propertyKey);
+    Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
     registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {} });
   };
 }

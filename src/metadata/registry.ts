@@ -6,7 +6,16 @@ export interface SealedPropertySpec {
   boundTo: { table?: string; column?: string };
 }
 
-const properties = new WeakMap<object, Map<string, SealedPropertySpec>>();
+/**
+ * Declared properties, per class. Kept on `globalThis` under a `Symbol.for` key so that two copies
+ * of this package in one process (a globally installed CLI and the application's own copy) see the
+ * same declarations.
+ */
+const REGISTRY = Symbol.for('typeorm-sealed.v1.sealed-properties');
+const properties: WeakMap<object, Map<string, SealedPropertySpec>> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new WeakMap()) as WeakMap<
+  object,
+  Map<string, SealedPropertySpec>
+>;
 
 export function registerSealedProperty(target: object, property: string, spec: SealedPropertySpec): void {
   let byProperty = properties.get(target);

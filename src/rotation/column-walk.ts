@@ -1,10 +1,13 @@
 import type { QueryRunner } from 'typeorm';
 import { toLegacyText } from '../codec/legacy';
-import { looksSealed } from '../envelope/format';
+import { ENVELOPE_PREFIX, looksSealed } from '../envelope/format';
 import { SealedError } from '../errors';
 import type { ColumnCrypto } from '../typeorm/column-crypto';
-import type { ColumnReport, RotationMode, RotationProgress, RowFailure } from './report';
-import { ColumnSql, type RowLock, type Swap } from './sql';
+import { censusOf, emptiedWarning, valuesLeft } from './column-census';
+import type { RowLock } from './dialect';
+import type { FailureTally } from './failure-tally';
+import type { ColumnReport, RotationMode, RotationProgress } from './report';
+import { ColumnSql, type Swap } from './sql';
 
 /** Settings shared by every column of one walk. */
 export interface WalkSettings {
@@ -13,12 +16,11 @@ export interface WalkSettings {
   batchSize: number;
   dryRun: boolean;
   stopOnFailure: boolean;
-  maxFailures: number;
   onProgress?: (progress: RotationProgress) => void;
 }
 
-/** What to do with one value: write `next`, count it as plaintext, or nothing. */
-type Outcome = { next?: unknown; plaintext?: boolean };
+/** What to do with one value: write `next`, or nothing. */
+type Outcome = { next?: unknown };
 
 /** What one batch attempt did; merged into the report only once its transaction committed. */
 interface BatchTally {
@@ -26,7 +28,6 @@ interface BatchTally {
   lastKey: unknown[] | undefined;
   stop: boolean;
   examined: number;
-  plaintext: number;
   rewritten: number;
   /** Rows sent to the compare-and-swap statement (rewritten + conflicts). */
   pending: number;
@@ -35,29 +36,24 @@ interface BatchTally {
 
 /** Passes over a column at most: later passes pick up rows skipped because another process held them. */
 const MAX_PASSES = 5;
-const DEADLOCK_RETRIES = 3;
-
-/** Deadlock or serialization failure: PostgreSQL 40P01/40001, MySQL/MariaDB 1213/1205. */
-function isTransient(e: unknown): boolean {
-  const driverError = (e as { driverError?: { code?: string; errno?: number } }).driverError ?? (e as { code?: string; errno?: number });
-  return ['40P01', '40001'].includes(String(driverError?.code)) || [1213, 1205].includes(Number(driverError?.errno));
-}
 
 /**
  * Walks one encrypted column in primary-key order, one transaction per batch, writing the
  * batch's new values in one compare-and-swap statement (each row only where it still holds the
- * value that was read). A value that fails to open is reported and never
- * written. Memory holds one batch (plus the keys of failed rows).
+ * value that was read). A value that fails to open is reported and never written. Memory holds
+ * one batch (plus the keys of failed rows).
  */
 export class ColumnWalk {
   private readonly failedKeys = new Set<string>();
   private lastKey: unknown[] | undefined;
   readonly report: ColumnReport;
+  /** What the operator should know about this column after the walk. */
+  readonly warnings: string[] = [];
 
   constructor(
     private readonly sql: ColumnSql,
     private readonly settings: WalkSettings,
-    private readonly failures: RowFailure[],
+    private readonly failures: FailureTally,
   ) {
     this.report = {
       entity: sql.sc.entity,
@@ -68,6 +64,7 @@ export class ColumnWalk {
       conflicts: 0,
       failed: 0,
       plaintext: 0,
+      malformed: 0,
       remaining: 0,
       status: 'complete',
     };
@@ -82,10 +79,7 @@ export class ColumnWalk {
     const started = Date.now();
     let done = 0;
     let stopped = false;
-    /** Rows still needing work, when counted after the last pass. */
-    let left: number | undefined;
     for (let pass = 0; pass < MAX_PASSES && !stopped; pass++) {
-      left = undefined;
       let cursor: unknown[] | undefined;
       let progressed = false;
       // First pass skips rows another process holds; later passes wait for them.
@@ -100,30 +94,49 @@ export class ColumnWalk {
         cursor = this.lastKey;
       }
       if (!writes || !progressed) break;
-      left = await this.sql.count(runner, condition);
-      if (left <= this.failedKeys.size) break;
+      if ((await this.sql.count(runner, condition)) <= this.failedKeys.size) break;
     }
-    this.report.remaining = writes ? (left ?? (await this.sql.count(runner, condition))) : mode === 'verify' ? 0 : total;
-    this.report.status = stopped
-      ? 'stopped'
-      : this.report.failed > 0
-        ? 'failed'
-        : this.report.remaining > 0 && writes
-          ? 'incomplete'
-          : 'complete';
+    await this.finish(runner, stopped);
     return !stopped;
   }
 
-  /** One batch in its own transaction (writing modes), retried when the database reports a deadlock. */
+  /** Fills in what the column holds now, what remains for the mode, warnings and the status. */
+  private async finish(runner: QueryRunner, stopped: boolean): Promise<void> {
+    const { mode, dryRun, crypto } = this.settings;
+    const r = this.report;
+    const census = await censusOf(runner, this.sql, crypto.keys);
+    r.plaintext = census.plaintext;
+    r.malformed = census.malformed;
+    r.remaining = mode === 'verify' ? r.failed + r.plaintext : Math.max(valuesLeft(mode, census, crypto.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
+    r.status = stopped ? 'stopped' : r.failed > 0 ? 'failed' : r.remaining > 0 ? 'incomplete' : 'complete';
+    const where = `${r.entity}.${r.column}`;
+    const emptied = emptiedWarning(census);
+    if (emptied) this.warnings.push(emptied);
+    if (mode === 'rotate' && r.plaintext > 0) {
+      this.warnings.push(`${where}: ${r.plaintext} plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)`);
+    }
+    if (mode !== 'verify' && mode !== 'decryptAll' && r.malformed > 0) {
+      this.warnings.push(
+        `${where}: ${r.malformed} values start with "${ENVELOPE_PREFIX}" but are not envelopes: damaged ciphertext, or plaintext that begins with "${ENVELOPE_PREFIX}". ` +
+          'They are left as they are and fail to read; verify lists them',
+      );
+    }
+  }
+
+  /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
   private async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
-    for (let attempt = 1; ; attempt++) {
+    const dialect = this.sql.dialect;
+    const deadline = Date.now() + dialect.retryForMs;
+    for (let attempt = 0; ; attempt++) {
       try {
         const tally = await this.tryBatch(runner, condition, cursor, lock);
         this.merge(tally); // only a committed attempt counts
         this.lastKey = tally.lastKey;
         return { rows: tally.rows, stop: tally.stop, wrote: tally.pending > 0 };
       } catch (e) {
-        if (attempt >= DEADLOCK_RETRIES || !isTransient(e)) throw e;
+        if (!dialect.isTransient(e) || Date.now() >= deadline) throw e;
+        // Back off (10 ms doubling to 1 s, with jitter) so the other writer can finish.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
       }
     }
   }
@@ -132,8 +145,9 @@ export class ColumnWalk {
     const writes = lock !== 'none';
     if (writes) await runner.startTransaction();
     try {
+      if (writes) await this.sql.lockForWriting(runner);
       const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
-      const tally: BatchTally = { rows: rows.length, lastKey: rows.at(-1)?.key, stop: false, examined: 0, plaintext: 0, rewritten: 0, pending: 0, failures: [] };
+      const tally: BatchTally = { rows: rows.length, lastKey: rows.at(-1)?.key, stop: false, examined: 0, rewritten: 0, pending: 0, failures: [] };
       const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
@@ -142,11 +156,10 @@ export class ColumnWalk {
         const outcome = this.process(row.value, primaryKey);
         if (outcome instanceof SealedError) {
           tally.failures.push({ primaryKey, error: outcome });
-          tally.stop = this.settings.stopOnFailure || this.failures.length + tally.failures.length >= this.settings.maxFailures;
+          tally.stop = (this.settings.stopOnFailure && this.stopsWalk(outcome)) || this.failures.full(tally.failures.length);
           if (tally.stop) break;
           continue;
         }
-        if (outcome.plaintext) tally.plaintext++;
         if (outcome.next === undefined) continue;
         if (writes) pending.push({ key: row.key, previous: row.value, next: outcome.next });
         else tally.rewritten++;
@@ -163,20 +176,24 @@ export class ColumnWalk {
     }
   }
 
+  /**
+   * Whether a failure stops the walk under `stopOnFailure`. `decryptAll` goes on past values that
+   * start with `sealed:` but are not envelopes, and past values whose plaintext starts with
+   * `sealed:` (it cannot write those back as plaintext): both are reported and left as they are.
+   */
+  private stopsWalk(error: SealedError): boolean {
+    return !(this.settings.mode === 'decryptAll' && (error.code === 'SEALED_MALFORMED' || error.code === 'SEALED_UNSUPPORTED_VALUE'));
+  }
+
   private merge(tally: BatchTally): void {
     const r = this.report;
     r.examined += tally.examined;
-    r.plaintext += tally.plaintext;
     r.rewritten += tally.rewritten;
-    r.conflicts += tally.pending - tally.rewritten;
+    if (tally.pending > 0) r.conflicts += tally.pending - tally.rewritten; // a dry run sends nothing: no conflicts
     r.failed += tally.failures.length;
-    const sc = this.sql.sc;
     for (const { primaryKey, error } of tally.failures) {
       this.failedKeys.add(primaryKey);
-      if (this.failures.length >= this.settings.maxFailures) continue;
-      const failure: RowFailure = { entity: sc.entity, column: sc.path, primaryKey, code: error.code, message: error.message };
-      if (error.keyId !== undefined) failure.keyId = error.keyId;
-      this.failures.push(failure);
+      this.failures.add(this.sql.sc, primaryKey, error);
     }
   }
 
@@ -189,13 +206,22 @@ export class ColumnWalk {
       switch (mode) {
         case 'rotate':
           return { next: crypto.seal(sc, crypto.open(sc, stored, key), key) };
-        case 'decryptAll':
-          return { next: toLegacyText(crypto.open(sc, stored, key), sc.valueType) };
+        case 'decryptAll': {
+          const text = toLegacyText(crypto.open(sc, stored, key), sc.valueType);
+          if (looksSealed(text)) {
+            return new SealedError(
+              'SEALED_UNSUPPORTED_VALUE',
+              `its plaintext starts with "${ENVELOPE_PREFIX}", so written back as plaintext it would read as an envelope; it stays sealed`,
+              { entity: sc.entity, column: sc.path, primaryKey },
+            );
+          }
+          return { next: text };
+        }
         case 'encryptExisting':
           return { next: crypto.seal(sc, crypto.readLegacy(sc, stored, key), key) };
         case 'verify':
-          if (!looksSealed(stored)) return { plaintext: true };
-          crypto.open(sc, stored, key);
+          if (looksSealed(stored)) crypto.open(sc, stored, key); // plaintext is counted by the census
+
           return {};
       }
     } catch (e) {

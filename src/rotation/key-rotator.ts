@@ -2,12 +2,14 @@ import type { DataSource, EntityTarget, ObjectLiteral, QueryRunner } from 'typeo
 import { dataSourceOf } from '../data-source-of';
 import { Sealer } from '../envelope/sealer';
 import { SealedError } from '../errors';
-import { KeyRing } from '../keys/key-ring';
+import { requireKeyRing, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { ColumnCrypto } from '../typeorm/column-crypto';
 import { sealerOf } from '../typeorm/sealed-subscriber';
+import { censusOf, emptiedWarning } from './column-census';
 import { ColumnWalk } from './column-walk';
-import type { CensusReport, ColumnCensus, RotationMode, RotationProgress, RotationReport, RowFailure } from './report';
+import { FailureTally } from './failure-tally';
+import type { CensusReport, ColumnCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
 import { ColumnSql } from './sql';
 
 /** Options of {@link KeyRotator}. */
@@ -20,17 +22,18 @@ export interface KeyRotatorOptions {
   entities?: EntityTarget<ObjectLiteral>[];
   /** Read and check everything, write nothing; the report counts what would be written. Default: `false`. */
   dryRun?: boolean;
-  /** Stop at the first value that cannot be processed (after committing the batch so far). Default: `true`. */
+  /**
+   * Stop at the first value that cannot be processed (after committing the batch so far). Default:
+   * `true`. `decryptAll` does not stop for values it must leave sealed (see its doc comment).
+   */
   stopOnFailure?: boolean;
-  /** Failures kept in the report; the walk stops once it holds this many. Default: `1000`. */
+  /** Failures listed in full in the report; the walk stops once it meets this many (they are also counted in `failureGroups`). Default: `1000`. */
   maxFailures?: number;
   /** Run on this QueryRunner (inside a migration: its queryRunner). Default: a new one, released at the end. */
   queryRunner?: QueryRunner;
   /** Called after every batch. Default: none. */
   onProgress?: (progress: RotationProgress) => void;
 }
-
-const HEADER = /^sealed:1:x:([0-9a-f]{8}):$/;
 
 /**
  * Walks every encrypted column of every entity (found from the DataSource's metadata) to rotate
@@ -53,22 +56,22 @@ export class KeyRotator {
   private readonly crypto: ColumnCrypto;
   private readonly batchSize: number;
 
+  private readonly maxFailures: number;
+
   constructor(
     readonly dataSource: DataSource,
     private readonly options: KeyRotatorOptions = {},
   ) {
-    if (options.keys !== undefined && !(options.keys instanceof KeyRing)) {
-      throw new SealedError('SEALED_CONFIG', 'KeyRotator: keys must be a KeyRing');
-    }
-    this.crypto = options.keys ? new ColumnCrypto(new Sealer(options.keys), false) : sealerOf(dataSource).crypto;
-    this.batchSize = options.batchSize ?? 500;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new SealedError('SEALED_CONFIG', `KeyRotator: batchSize must be a positive integer, got ${String(options.batchSize)}`);
-    }
+    this.crypto = options.keys !== undefined ? new ColumnCrypto(new Sealer(requireKeyRing(options.keys, 'KeyRotator')), false) : sealerOf(dataSource, isForMigration(options)).crypto;
+    this.batchSize = positiveInteger(options.batchSize, 500, 'batchSize');
+    this.maxFailures = positiveInteger(options.maxFailures, 1000, 'maxFailures');
   }
 
   /**
-   * For a TypeORM migration: runs on the migration's QueryRunner (and its transaction).
+   * For a TypeORM migration: runs on the migration's QueryRunner (and its transaction). The keys
+   * are, in order: `options.keys`; the ring of the DataSource's `sealedSubscriber`; and, when the
+   * DataSource has none (TypeORM's own CLI runs migrations with `subscribers: []`), the ring of the
+   * only `sealedSubscriber` configured in the process (the one your data source file made).
    *
    * @example
    * ```ts
@@ -79,7 +82,7 @@ export class KeyRotator {
    * ```
    */
   static forMigration(queryRunner: QueryRunner, options: Omit<KeyRotatorOptions, 'queryRunner'> = {}): KeyRotator {
-    return new KeyRotator(dataSourceOf(queryRunner), { ...options, queryRunner });
+    return new KeyRotator(dataSourceOf(queryRunner), { ...options, queryRunner, [FOR_MIGRATION]: true } as KeyRotatorOptions);
   }
 
   /** Re-seals every value that is not under the active key with the active key. Refuses to start when the data holds key ids the ring lacks. */
@@ -92,7 +95,13 @@ export class KeyRotator {
     return this.walk('encryptExisting');
   }
 
-  /** Writes every value back as plaintext (FORMAT.md, "Plaintext passthrough"), for leaving encryption. Refuses to start when the data holds key ids the ring lacks. */
+  /**
+   * Writes every value back as plaintext (FORMAT.md, "Plaintext passthrough"), for leaving
+   * encryption. Refuses to start when the data holds key ids the ring lacks. A value whose
+   * plaintext starts with `sealed:` cannot be stored as plaintext (it would read as an envelope):
+   * it stays sealed and is reported (`SEALED_UNSUPPORTED_VALUE`), as is a stored value that starts
+   * with `sealed:` but is not an envelope (`SEALED_MALFORMED`); neither stops the walk.
+   */
   decryptAll(): Promise<RotationReport> {
     return this.walk('decryptAll');
   }
@@ -102,20 +111,30 @@ export class KeyRotator {
     return this.walk('verify');
   }
 
-  /** Counts per column of NULL, plaintext, and values per key id, from the envelope prefix in SQL. */
+  /**
+   * Counts per column of NULL, plaintext, and values per key id, from the envelope prefix in SQL.
+   * It opens no value: `verify` does.
+   */
   async census(): Promise<CensusReport> {
     return this.withRunner(async (runner) => {
       const columns: ColumnCensus[] = [];
-      for (const sql of this.columns()) columns.push(await this.countColumn(runner, sql));
-      return { activeKeyId: this.crypto.keys.activeKeyId, columns };
+      const warnings: string[] = [];
+      for (const sql of await this.columns(runner)) {
+        const { empty: _empty, ...census } = await censusOf(runner, sql, this.crypto.keys);
+        columns.push(census);
+        const emptied = emptiedWarning({ ...census, empty: _empty });
+        if (emptied) warnings.push(emptied);
+      }
+      return { activeKeyId: this.crypto.keys.activeKeyId, columns, warnings };
     });
   }
 
   private async walk(mode: RotationMode): Promise<RotationReport> {
     const started = Date.now();
     return this.withRunner(async (runner) => {
-      if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner);
-      const failures: RowFailure[] = [];
+      const columns = await this.columns(runner);
+      if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner, columns);
+      const failures = new FailureTally(this.maxFailures);
       const walks: ColumnWalk[] = [];
       const settings = {
         mode,
@@ -123,31 +142,34 @@ export class KeyRotator {
         batchSize: this.batchSize,
         dryRun: this.options.dryRun ?? false,
         stopOnFailure: this.options.stopOnFailure ?? true,
-        maxFailures: this.options.maxFailures ?? 1000,
         ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
       };
-      for (const sql of this.columns()) {
+      for (const sql of columns) {
         const walk = new ColumnWalk(sql, settings, failures);
         walks.push(walk);
         if (!(await walk.run(runner))) break;
       }
-      const columns = walks.map((w) => w.report);
-      const status = columns.some((c) => c.status === 'stopped')
-        ? 'stopped'
-        : columns.some((c) => c.status === 'failed')
-          ? 'failed'
-          : columns.some((c) => c.status === 'incomplete')
-            ? 'incomplete'
-            : 'complete';
-      return { mode, status, dryRun: settings.dryRun, activeKeyId: this.crypto.keys.activeKeyId, columns, failures, durationMs: Date.now() - started };
+      const reports = walks.map((w) => w.report);
+      const status = (['stopped', 'failed', 'incomplete'] as const).find((s) => reports.some((c) => c.status === s)) ?? ('complete' as WalkStatus);
+      return {
+        mode,
+        status,
+        dryRun: settings.dryRun,
+        activeKeyId: this.crypto.keys.activeKeyId,
+        columns: reports,
+        failures: failures.list,
+        failureGroups: failures.grouped,
+        warnings: walks.flatMap((w) => w.warnings),
+        durationMs: Date.now() - started,
+      };
     });
   }
 
   /** Fail closed before writing: every key id in the data must be in the ring. */
-  private async refuseUnknownKeys(runner: QueryRunner): Promise<void> {
+  private async refuseUnknownKeys(runner: QueryRunner, columns: readonly ColumnSql[]): Promise<void> {
     const unknown = new Map<string, string[]>();
-    for (const sql of this.columns()) {
-      for (const id of (await this.countColumn(runner, sql)).unknownKeyIds) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
+    for (const sql of columns) {
+      for (const id of (await censusOf(runner, sql, this.crypto.keys)).unknownKeyIds) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
     }
     if (unknown.size === 0) return;
     const list = [...unknown].map(([id, where]) => `${id} (in ${where.join(', ')})`).join('; ');
@@ -158,39 +180,41 @@ export class KeyRotator {
     );
   }
 
-  private async countColumn(runner: QueryRunner, sql: ColumnSql): Promise<ColumnCensus> {
-    const census: ColumnCensus = { entity: sql.sc.entity, column: sql.sc.path, table: sql.metadata.tablePath, total: 0, nulls: 0, plaintext: 0, byKeyId: {}, malformed: 0, unknownKeyIds: [] };
-    for (const { bucket, n } of await sql.headerCounts(runner)) {
-      census.total += n;
-      if (bucket === 'null') census.nulls += n;
-      else if (bucket === 'plaintext') census.plaintext += n;
-      else {
-        const keyId = HEADER.exec(bucket)?.[1];
-        if (keyId === undefined) census.malformed += n;
-        else census.byKeyId[keyId] = (census.byKeyId[keyId] ?? 0) + n;
-      }
-    }
-    census.unknownKeyIds = Object.keys(census.byKeyId).filter((id) => !this.crypto.keys.has(id));
-    return census;
-  }
-
-  /** Every encrypted column to walk, once per table and column (single-table inheritance shares them). */
-  private columns(): ColumnSql[] {
+  /**
+   * Every encrypted column to walk, once per table and column (single-table inheritance shares
+   * them). Refuses with `SEALED_CONFIG`, before anything is read, when there is none (entities not
+   * loaded, or `@Encrypted` from another copy of the package) or a table or column is missing
+   * (migrations not run, wrong database).
+   */
+  private async columns(runner: QueryRunner): Promise<ColumnSql[]> {
     const metadatas = this.options.entities
       ? this.options.entities.map((target) => this.dataSource.getMetadata(target))
       : this.dataSource.entityMetadatas.filter((m) => m.tableType !== 'view');
     const seen = new Set<string>();
     const out: ColumnSql[] = [];
     for (const metadata of metadatas) {
-      if (metadata.primaryColumns.length === 0) {
-        if (sealedColumnsOf(metadata).length) throw new SealedError('SEALED_CONFIG', 'the rotator needs a primary key to walk the table', { entity: metadata.name });
-        continue;
-      }
-      for (const sc of sealedColumnsOf(metadata)) {
+      const sealed = sealedColumnsOf(metadata);
+      if (sealed.length && metadata.primaryColumns.length === 0) throw new SealedError('SEALED_CONFIG', 'the rotator needs a primary key to walk the table', { entity: metadata.name });
+      for (const sc of sealed) {
         const id = `${metadata.tablePath}\u0000${sc.column.databaseName}`;
         if (seen.has(id)) continue;
         seen.add(id);
         out.push(new ColumnSql(this.dataSource, metadata, sc));
+      }
+    }
+    if (out.length === 0) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `${this.options.entities ? 'the entities given have' : "this DataSource's entities have"} no @Encrypted column: are the entities loaded (the DataSource's entities option)?`,
+      );
+    }
+    for (const sql of out) {
+      if (!(await runner.hasColumn(sql.metadata.tablePath, sql.sc.column.databaseName))) {
+        throw new SealedError(
+          'SEALED_CONFIG',
+          `the database has no column ${sql.sc.column.databaseName} in table ${sql.metadata.tablePath}: run the migrations first, or check the DataSource points at the right database`,
+          { entity: sql.sc.entity, column: sql.sc.path },
+        );
       }
     }
     return out;
@@ -205,4 +229,17 @@ export class KeyRotator {
       await runner.release();
     }
   }
+}
+
+/** Set by {@link KeyRotator.forMigration}: may use the only sealedSubscriber configured in the process. */
+const FOR_MIGRATION = Symbol('forMigration');
+
+function isForMigration(options: KeyRotatorOptions): boolean {
+  return (options as { [FOR_MIGRATION]?: boolean })[FOR_MIGRATION] === true;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1) throw new SealedError('SEALED_CONFIG', `KeyRotator: ${name} must be a positive integer`);
+  return n;
 }

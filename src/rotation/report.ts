@@ -3,11 +3,20 @@ import type { SealedErrorCode } from '../errors';
 /** What a {@link KeyRotator} walk does to each value. */
 export type RotationMode = 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify';
 
+/**
+ * `complete`: the mode's goal is reached (see {@link ColumnReport.remaining}) and nothing failed.
+ * `failed`: some values failed (see `failures`) and were left as they were. `stopped`: the walk
+ * stopped at a failure (`stopOnFailure`, or `maxFailures` reached). `incomplete`: values still need
+ * work (locked by another process, plaintext that `rotate` does not seal, values that start with
+ * `sealed:` but are not envelopes): `warnings` says which.
+ */
+export type WalkStatus = 'complete' | 'failed' | 'stopped' | 'incomplete';
+
 /** A value the rotator could not process. It wrote nothing for that row. */
 export interface RowFailure {
   entity: string;
   column: string;
-  /** `id=42`, or `a=1, b=2` for composite keys. */
+  /** `id=42`, or `a=1, b=2` for composite keys; control characters escaped. */
   primaryKey: string;
   /** Key id of the envelope, when the value named one. */
   keyId?: string;
@@ -16,52 +25,72 @@ export interface RowFailure {
   message: string;
 }
 
+/** Failures of one column with the same code and reason, counted. */
+export interface FailureGroup {
+  entity: string;
+  column: string;
+  code: SealedErrorCode;
+  /** The reason, without entity, column and row (the same for every failure of the group). */
+  reason: string;
+  /** Failures in the group, including those beyond `maxFailures`' list. */
+  count: number;
+  /** Primary keys of the first few rows of the group. */
+  samples: string[];
+}
+
 /** Outcome for one encrypted column. */
 export interface ColumnReport {
   entity: string;
   /** Property path, e.g. `email` or `address.street`. */
   column: string;
   table: string;
-  /** Rows read because they needed work (every non-null row for `verify`). */
+  /** Rows read because the mode selects them (every non-null row for `verify`). */
   examined: number;
-  /** Rows written (`dryRun`: rows that would be written). */
+  /** Rows written (`dryRun`: rows a real run would write). */
   rewritten: number;
-  /** Rows whose value changed under the rotator (compare-and-swap missed); left as the application wrote them. */
+  /** Rows whose value changed under the rotator (compare-and-swap missed); left as the application wrote them. Always 0 in a dry run. */
   conflicts: number;
   /** Rows that failed to open or convert; not written. */
   failed: number;
-  /** `verify` only: non-null values that are plaintext. */
+  /** Non-null values that are plaintext (do not start with `sealed:`) when the walk ended. */
   plaintext: number;
-  /** Rows still needing work when the walk ended (0 when complete). */
+  /** Values that start with `sealed:` but have no valid envelope header, when the walk ended. */
+  malformed: number;
+  /**
+   * Values that keep the column from the mode's goal when the walk ended (in a dry run: that a
+   * real run would leave): for `rotate`, values not under the active key (plaintext included);
+   * for `encryptExisting`, plaintext and malformed values; for `decryptAll`, values that start with
+   * `sealed:`; for `verify`, values that failed plus plaintext values. 0 when complete.
+   */
   remaining: number;
-  status: 'complete' | 'failed' | 'stopped' | 'incomplete';
+  status: WalkStatus;
 }
 
 /** Outcome of a whole walk. The rotator returns it instead of throwing halfway. */
 export interface RotationReport {
   mode: RotationMode;
-  /**
-   * `complete`: every value is as the mode wants it and nothing failed. `failed`: some values
-   * failed (see `failures`) and were left as they were. `stopped`: the walk stopped at the first
-   * failure (`stopOnFailure`). `incomplete`: rows still need work (e.g. locked by another process).
-   */
-  status: 'complete' | 'failed' | 'stopped' | 'incomplete';
+  /** The worst status of any column (stopped, failed, incomplete, complete). */
+  status: WalkStatus;
   dryRun: boolean;
   activeKeyId: string;
   columns: ColumnReport[];
   /** Up to `maxFailures` failures, in the order met. */
   failures: RowFailure[];
+  /** Every failure, grouped by column, code and reason, with a count and sample rows. */
+  failureGroups: FailureGroup[];
+  /** What an operator should know: why values remain, columns that look emptied by a schema change. */
+  warnings: string[];
   durationMs: number;
 }
 
-/** Counts for one encrypted column, computed with SQL from the envelope prefix. */
+/** Counts for one encrypted column, computed with SQL from the envelope prefix. No value is opened. */
 export interface ColumnCensus {
   entity: string;
   column: string;
   table: string;
   total: number;
   nulls: number;
-  /** Non-null values that do not start with `sealed:`. */
+  /** Non-null values that do not start with `sealed:` (empty strings included). */
   plaintext: number;
   /** Values per key id. */
   byKeyId: Record<string, number>;
@@ -74,6 +103,8 @@ export interface ColumnCensus {
 export interface CensusReport {
   activeKeyId: string;
   columns: ColumnCensus[];
+  /** Columns that look emptied (every row NULL or empty), e.g. by a schema change that dropped and re-added them. */
+  warnings: string[];
 }
 
 /** Progress of a walk, reported after every batch. */

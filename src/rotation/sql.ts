@@ -1,7 +1,8 @@
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { ENVELOPE_PREFIX, envelopeHeader } from '../envelope/format';
-import type { SealedColumn } from '../metadata/column-plan';
+import { describeKey, type SealedColumn } from '../metadata/column-plan';
 import { INTERNAL_QUERY_MARKER } from '../typeorm/where-guard';
+import { dialectOf, type Dialect, type RowLock } from './dialect';
 import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
@@ -11,18 +12,18 @@ export interface Swap {
   next: unknown;
 }
 
-const MAX_PARAMETERS = 30_000;
 const MAX_ROWS_PER_SWAP = 1000;
 
-/** How a batch SELECT locks its rows. */
-export type RowLock = 'skip' | 'wait' | 'none';
-
-/** Locking clauses per dialect; SQLite has one writer and needs none. */
-const LOCK_CLAUSE: Record<RowLock, Record<string, string> | undefined> = {
-  skip: { postgres: ' FOR UPDATE SKIP LOCKED', mysql: ' FOR UPDATE SKIP LOCKED', mariadb: ' FOR UPDATE SKIP LOCKED' },
-  wait: { postgres: ' FOR UPDATE', mysql: ' FOR UPDATE', mariadb: ' FOR UPDATE' },
-  none: undefined,
-};
+/** Counts of one column by what its values are, from the envelope prefix (no value is opened). */
+export interface HeaderCounts {
+  nulls: number;
+  /** Non-null values that do not start with `sealed:` (empty strings included). */
+  plaintext: number;
+  /** Empty strings (counted in `plaintext` too). */
+  empty: number;
+  /** Values per envelope header (`sealed:1:x:<key id>:` and whatever else starts with `sealed:`). */
+  headers: Map<string, number>;
+}
 
 /**
  * SQL for one encrypted column of one table, in the dialect of its DataSource. Every statement
@@ -32,9 +33,7 @@ export class ColumnSql {
   readonly table: string;
   readonly column: string;
   private readonly keys: string[];
-  private readonly type: string;
-  /** MySQL/MariaDB compare text case-insensitively by default; envelopes must match exactly. */
-  private readonly binary: string;
+  readonly dialect: Dialect;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -45,8 +44,7 @@ export class ColumnSql {
     this.table = metadata.tablePath.split('.').map(q).join('.');
     this.column = q(sc.column.databaseName);
     this.keys = metadata.primaryColumns.map((c) => q(c.databaseName));
-    this.type = dataSource.driver.options.type;
-    this.binary = this.type === 'mysql' || this.type === 'mariadb' ? 'BINARY ' : '';
+    this.dialect = dialectOf(dataSource);
   }
 
   /** The condition selecting the rows a mode must touch, from the envelope prefix. */
@@ -68,7 +66,7 @@ export class ColumnSql {
    * and SQLite, which would take plaintext such as 'Sealed: yes' for an envelope.
    */
   private startsWith(literal: string): string {
-    return `(SUBSTR(${this.column}, 1, ${literal.length}) = ${this.binary}'${literal}')`;
+    return `(SUBSTR(${this.column}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
   }
 
   async count(runner: QueryRunner, condition: string): Promise<number> {
@@ -85,16 +83,24 @@ export class ColumnSql {
     const after = cursor ? ` AND (${this.keys.join(', ')}) > (${cursor.map((_, i) => `:c${i}`).join(', ')})` : '';
     const [sql, params] = this.escape(
       `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after} ` +
-        `ORDER BY ${this.keys.join(', ')} LIMIT ${size}${LOCK_CLAUSE[lock]?.[this.type] ?? ''} ${INTERNAL_QUERY_MARKER}`,
+        `ORDER BY ${this.keys.join(', ')} LIMIT ${size}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
       Object.fromEntries((cursor ?? []).map((value, i) => [`c${i}`, value])),
     );
     const rows: ObjectLiteral[] = await runner.query(sql, params);
     return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
   }
 
-  /** `id=42` or `a=1, b=2` for a batch row's key. */
+  /** `id=42` or `a=1, b=2` for a batch row's key, control characters escaped. */
   describeKey(key: unknown[]): string {
-    return this.metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${String(key[i])}`).join(', ');
+    return describeKey(this.metadata, key);
+  }
+
+  /**
+   * Takes the database's write lock at the start of a writing batch where the dialect needs it
+   * (SQLite): a no-op UPDATE begins the write transaction, waiting for other writers.
+   */
+  async lockForWriting(runner: QueryRunner): Promise<void> {
+    if (this.dialect.writeLockUpFront) await runner.query(`UPDATE ${this.table} SET ${this.column} = ${this.column} WHERE 1 = 0 ${INTERNAL_QUERY_MARKER}`);
   }
 
   /**
@@ -105,7 +111,7 @@ export class ColumnSql {
   async swapMany(runner: QueryRunner, writes: readonly Swap[]): Promise<number> {
     // Each row takes 3 parameters per key column plus 2; databases cap a statement's parameters
     // (SQLite 32766, PostgreSQL and MySQL 65535), so big batches go in several statements.
-    const rowsPerStatement = Math.min(MAX_ROWS_PER_SWAP, Math.floor(MAX_PARAMETERS / (3 * this.keys.length + 2)));
+    const rowsPerStatement = Math.min(MAX_ROWS_PER_SWAP, Math.floor(this.dialect.maxParameters / (3 * this.keys.length + 2)));
     let written = 0;
     for (let start = 0; start < writes.length; start += rowsPerStatement) {
       written += await this.swapStatement(runner, writes.slice(start, start + rowsPerStatement));
@@ -128,21 +134,31 @@ export class ColumnSql {
     const [sql, values] = this.escape(
       `UPDATE ${this.table} SET ${this.column} = CASE ${rows.map((r) => `WHEN ${match(r)} THEN :n${r}`).join(' ')} END ` +
         `WHERE ${keys} IN (${rows.map(tuple).join(', ')}) ` +
-        `AND ${this.column} = ${this.binary}CASE ${rows.map((r) => `WHEN ${match(r)} THEN :p${r}`).join(' ')} END ${INTERNAL_QUERY_MARKER}`,
+        `AND ${this.column} = ${this.dialect.binary}CASE ${rows.map((r) => `WHEN ${match(r)} THEN :p${r}`).join(' ')} END ${INTERNAL_QUERY_MARKER}`,
       params,
     );
-    const result = await runner.query(sql, values, true);
-    return Number(result.affected ?? 0);
+    // The statement carries values (plaintext for encryptExisting and decryptAll): it is logged
+    // without its parameters and runs on the connection directly, past TypeORM's query logging.
+    this.dataSource.logger.logQuery(`${sql} -- ${values.length} parameters not logged`, undefined, runner);
+    return this.dialect.execute(runner, sql, values);
   }
 
-  /** `SELECT bucket, COUNT(*)` where bucket is null, plaintext, or the 20-character envelope header. */
-  async headerCounts(runner: QueryRunner): Promise<{ bucket: string; n: number }[]> {
+  /** Counts by bucket (`SELECT bucket, COUNT(*) ... GROUP BY`): NULL, empty, other plaintext, or the 20-character header. */
+  async headerCounts(runner: QueryRunner): Promise<HeaderCounts> {
     const header = envelopeHeader('00000000').length;
     const rows: { bucket: string; n: unknown }[] = await runner.query(
-      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
+      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${this.column}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
         `THEN SUBSTR(${this.column}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
-    return rows.map((r) => ({ bucket: r.bucket, n: Number(r.n) }));
+    const counts: HeaderCounts = { nulls: 0, plaintext: 0, empty: 0, headers: new Map() };
+    for (const { bucket, n } of rows) {
+      const count = Number(n);
+      if (bucket === 'null') counts.nulls += count;
+      else if (bucket === 'empty') (counts.empty += count), (counts.plaintext += count);
+      else if (bucket === 'plaintext') counts.plaintext += count;
+      else counts.headers.set(bucket, (counts.headers.get(bucket) ?? 0) + count);
+    }
+    return counts;
   }
 
   private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {

@@ -1,4 +1,4 @@
-import { CodecError, decodeValue, encodeValue } from '../codec/codec';
+import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../codec/codec';
 import { parseLegacyValue } from '../codec/legacy';
 import { looksSealed } from '../envelope/format';
 import type { Sealer } from '../envelope/sealer';
@@ -59,12 +59,29 @@ export class ColumnCrypto {
       }
       return this.readLegacy(sc, stored, primaryKey);
     }
+    let plaintext: Uint8Array;
     try {
-      return decodeValue(this.sealer.open(stored, sc.binding));
+      plaintext = this.sealer.open(stored, sc.binding);
     } catch (e) {
       if (e instanceof SealedError) throw e.withContext(where(sc, primaryKey));
+      throw e;
+    }
+    const sealedAs = typeOfEncoded(plaintext);
+    if (sealedAs !== sc.valueType) {
+      // Authentic, but sealed for another type: a column that shares its binding (boundTo) with
+      // another, or a valueType changed after values were written.
+      throw new SealedError(
+        'SEALED_TYPE_MISMATCH',
+        `the value was sealed as ${sealedAs ?? 'an unknown type'} but the column's valueType is ${sc.valueType}`,
+        where(sc, primaryKey),
+      );
+    }
+    try {
+      return decodeValue(plaintext);
+    } catch (e) {
       // Authenticated but undecodable: only a bug or a foreign writer with our key can cause it.
-      throw new SealedError('SEALED_MALFORMED', `the opened value does not decode: ${(e as Error).message}`, where(sc, primaryKey));
+      if (e instanceof CodecError) throw new SealedError('SEALED_MALFORMED', `the opened value does not decode: ${e.message}`, where(sc, primaryKey));
+      throw e;
     }
   }
 
@@ -86,16 +103,6 @@ export class ColumnCrypto {
   /** The key ring this crypto seals and opens with. */
   get keys(): KeyRing {
     return this.sealer.keys;
-  }
-
-  /** Whether a string is an envelope that opens for this column (i.e. already sealed, not plaintext). */
-  opens(sc: SealedColumn, value: string): boolean {
-    try {
-      this.sealer.open(value, sc.binding);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }
 

@@ -2,8 +2,10 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { encodeValue } from '../codec/codec';
 import { looksSealed } from '../envelope/format';
-import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
+import { SealedError } from '../errors';
+import { describeKey, describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
 import type { ColumnCrypto } from './column-crypto';
+import { SealBatch } from './seal-batch';
 
 /** One field the sealer replaced before a write, to be put back after it. */
 interface Replaced {
@@ -14,101 +16,187 @@ interface Replaced {
   written: unknown;
 }
 
+/** What sealing one entity of a batch needs. */
+interface Target {
+  metadata: EntityMetadata;
+  databaseEntity: ObjectLiteral | undefined;
+  batch: SealBatch<Target>;
+}
+
+/** The fields a batch replaced in one object. */
+interface Sealed {
+  fields: Replaced[];
+  batch: SealBatch<Target>;
+}
+
+/** Batches of one query runner whose entities may still hold what the sealer wrote. */
+interface RunnerState {
+  /** The batch TypeORM is still announcing entities into (closed at the end of the turn). */
+  open: SealBatch<Target> | undefined;
+  /** Batches not yet restored by a rollback, newest last; bounded, so writes that never report back cannot leak. */
+  sealed: SealBatch<Target>[];
+}
+
+const MAX_TRACKED_BATCHES = 64;
+const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
+
 /**
  * Applies {@link ColumnCrypto} to whole entity objects on TypeORM's event paths:
- * - before a write, replaces plaintext fields of the object TypeORM is about to write with envelopes
- *   (the caller's own object: save/insert/update/upsert all hand it over);
- * - after the write (or a rollback), puts the caller's plaintext back, so a second `save()` never
- *   encrypts ciphertext and the caller never sees it;
+ * - before a write, replaces the plaintext fields of the object TypeORM is about to write with
+ *   envelopes (the caller's own object: save/insert/update/upsert all hand it over), at the last
+ *   moment, after every other handler ran (see {@link SealBatch});
+ * - after the write, a failed write, a rollback, or a refusal, puts the caller's plaintext back, so
+ *   a second `save()` never encrypts ciphertext and the caller never sees it;
  * - after a load, replaces envelopes with typed plaintext, remembering which fields were stale
- *   (plaintext or an older key) so that the row's next update re-seals them under the active key.
+ *   (plaintext or an older key) so that `save()` of the loaded entity re-seals them under the active key.
+ *
+ * A value that comes from the application is plaintext, always: it is sealed whatever it looks
+ * like. Envelopes are recognised only by bookkeeping (what this sealer itself put into an object),
+ * never by content, so a copied envelope cannot be used to make the application decrypt it.
  */
 export class EntitySealer {
-  private readonly replaced = new WeakMap<object, Replaced[]>();
-  private readonly inFlight = new WeakMap<QueryRunner, Set<object>>();
-  private readonly opened = new WeakSet<object>();
-  /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on the row's next update. */
+  private readonly replaced = new WeakMap<object, Sealed>();
+  private readonly runners = new WeakMap<QueryRunner, RunnerState>();
+  /** What each loaded object's encrypted fields were set to when opened, by column. */
+  private readonly opened = new WeakMap<object, Map<ColumnMetadata, unknown>>();
+  /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on `save()`. */
   private readonly stale = new WeakMap<object, Set<ColumnMetadata>>();
 
   constructor(readonly crypto: ColumnCrypto) {}
 
   /**
-   * Seals the encrypted fields of `entity` in place before TypeORM writes it. With a
-   * `databaseEntity` (save of a loaded entity), a field equal to the stored value is pointed at
-   * the stored value instead, so TypeORM sees no change and does not rewrite it.
+   * Queues `entity` for sealing before TypeORM writes it and returns the batch promise that
+   * TypeORM awaits. With a `databaseEntity` (save of a loaded entity), a field equal to the stored
+   * value is pointed at the stored value instead, so TypeORM sees no change and does not rewrite it.
    */
-  sealForWrite(metadata: EntityMetadata, entity: ObjectLiteral, queryRunner?: QueryRunner, databaseEntity?: ObjectLiteral): void {
-    const plan = sealedColumnsOf(metadata);
-    if (plan.length === 0) return;
-    const earlier = this.replaced.get(entity);
+  queueForWrite(metadata: EntityMetadata, entity: ObjectLiteral, queryRunner: QueryRunner, databaseEntity?: ObjectLiteral): SealBatch<Target> | undefined {
+    if (sealedColumnsOf(metadata).length === 0) return undefined;
+    const state = this.stateOf(queryRunner);
+    let batch = state.open;
+    if (!batch) {
+      const created = SealBatch.create<Target>(
+        (e, target) => this.sealForWrite(target, e),
+        (e) => this.restore(e),
+      );
+      state.open = batch = created;
+      state.sealed.push(created);
+      if (state.sealed.length > MAX_TRACKED_BATCHES) state.sealed.shift();
+      queueMicrotask(() => {
+        if (state.open === created) state.open = undefined;
+      });
+    }
+    batch.entities.set(entity, { metadata, databaseEntity, batch });
+    return batch;
+  }
+
+  /** Seals the encrypted fields of `entity` in place; on a refusal, every field it changed is put back. */
+  private sealForWrite({ metadata, databaseEntity, batch }: Target, entity: ObjectLiteral): void {
+    const earlier = this.replaced.get(entity)?.fields;
     const replaced: Replaced[] = [];
     const primaryKey = () => describePrimaryKey(metadata, entity);
-    for (const sc of plan) {
-      const current = sc.column.getEntityValue(entity);
-      if (current === undefined || current === null) continue;
-      // A write that failed after sealing left our envelope in the object: seal the plaintext again.
-      const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
-      let written: unknown;
-      if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
-        written = sc.column.getEntityValue(databaseEntity);
-      } else if (looksSealed(value) && this.crypto.opens(sc, value)) {
-        continue; // already ciphertext of this very column (e.g. copied from another row): keep it
-      } else {
-        written = this.crypto.seal(sc, value, primaryKey);
+    try {
+      for (const sc of sealedColumnsOf(metadata)) {
+        const current = sc.column.getEntityValue(entity);
+        if (current === undefined || current === null) continue;
+        // This object still holds what an earlier, failed write of ours put there: seal its plaintext.
+        const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
+        let written: unknown;
+        if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
+          written = sc.column.getEntityValue(databaseEntity);
+        } else {
+          written = this.crypto.seal(sc, value, primaryKey);
+        }
+        if (written === current) continue; // nothing replaced, nothing to put back
+        sc.column.setEntityValue(entity, written);
+        replaced.push({ column: sc.column, original: value, written });
       }
-      if (written === current) continue; // nothing replaced, nothing to put back
-      sc.column.setEntityValue(entity, written);
-      replaced.push({ column: sc.column, original: value, written });
+    } catch (e) {
+      for (const r of replaced) r.column.setEntityValue(entity, r.original);
+      throw e;
     }
+    this.forget(entity);
     if (replaced.length === 0) return;
-    this.replaced.set(entity, replaced);
-    if (queryRunner?.isTransactionActive) {
-      let objects = this.inFlight.get(queryRunner);
-      if (!objects) this.inFlight.set(queryRunner, (objects = new Set()));
-      objects.add(entity);
-    }
+    batch.outstanding++;
+    this.replaced.set(entity, { fields: replaced, batch });
   }
 
   /** Puts the caller's plaintext back into an object after its write. */
-  restore(entity: ObjectLiteral | undefined, queryRunner?: QueryRunner): void {
+  restore(entity: ObjectLiteral | object | undefined): void {
     if (!entity) return;
-    const replaced = this.replaced.get(entity);
-    if (!replaced) return;
-    for (const r of replaced) {
+    for (const r of this.replaced.get(entity)?.fields ?? []) {
       if (r.column.getEntityValue(entity) === r.written) r.column.setEntityValue(entity, r.original);
     }
+    this.forget(entity);
+  }
+
+  private forget(entity: object): void {
+    const sealed = this.replaced.get(entity);
+    if (!sealed) return;
+    sealed.batch.outstanding--;
     this.replaced.delete(entity);
-    if (queryRunner) this.inFlight.get(queryRunner)?.delete(entity);
   }
 
-  /** After a rollback, every object sealed in that transaction gets its plaintext back. */
+  /** After a rollback, every object sealed on that query runner gets its plaintext back. */
   restoreAll(queryRunner: QueryRunner): void {
-    const objects = this.inFlight.get(queryRunner);
-    if (!objects) return;
-    this.inFlight.delete(queryRunner);
-    for (const entity of objects) this.restore(entity);
+    const state = this.runners.get(queryRunner);
+    if (!state) return;
+    for (const batch of state.sealed) for (const entity of batch.entities.keys()) this.restore(entity);
+    state.sealed = [];
   }
 
-  /** After a commit the transaction's bookkeeping is dropped (objects were restored one by one). */
-  forget(queryRunner: QueryRunner): void {
-    this.inFlight.delete(queryRunner);
+  /** After a failed query, the objects whose envelopes it carried get their plaintext back. */
+  restoreFailed(queryRunner: QueryRunner, parameters: readonly unknown[] | object | undefined): void {
+    const state = this.runners.get(queryRunner);
+    if (!state || !parameters) return;
+    const sent = new Set(Object.values(parameters).filter((p) => typeof p === 'string'));
+    for (const batch of state.sealed) {
+      for (const entity of batch.entities.keys()) {
+        if (this.replaced.get(entity)?.fields.some((r) => sent.has(r.written as string))) this.restore(entity);
+      }
+    }
+  }
+
+  /**
+   * Before a write statement: fail closed when an object of the latest batch no longer holds what
+   * was sealed into it (a handler changed an encrypted field after sealing, e.g. after an `await`):
+   * the statement would store that value unencrypted.
+   */
+  checkBeforeWrite(queryRunner: QueryRunner, sql: string): void {
+    const latest = this.runners.get(queryRunner)?.sealed.at(-1);
+    if (!latest?.sealed || latest.outstanding === 0 || !WRITE_STATEMENT.test(sql)) return;
+    for (const [entity, target] of latest.entities) {
+      for (const r of this.replaced.get(entity)?.fields ?? []) {
+        if (r.column.getEntityValue(entity) === r.written) continue;
+        for (const e of latest.entities.keys()) this.restore(e);
+        const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
+        throw new SealedError(
+          'SEALED_CONFIG',
+          'the field was changed after it was sealed (by a subscriber or listener that changes encrypted fields after an await), so it would be written unencrypted; ' +
+            'nothing was written. Change encrypted fields before the first await of beforeInsert/beforeUpdate',
+          { entity: sc.entity, column: sc.path },
+        );
+      }
+    }
   }
 
   /** Opens the encrypted fields of a loaded entity in place. */
   openLoaded(metadata: EntityMetadata, entity: ObjectLiteral): void {
     const plan = sealedColumnsOf(metadata);
     if (plan.length === 0) return;
-    const reopened = this.opened.has(entity);
+    let opened = this.opened.get(entity);
     const primaryKey = () => describePrimaryKey(metadata, entity);
     for (const sc of plan) {
       const stored = sc.column.getEntityValue(entity);
       if (stored === undefined || stored === null) continue;
-      // TypeORM may announce the same object twice (relations): its fields are plaintext already.
-      if (reopened && !looksSealed(stored)) continue;
+      // TypeORM may announce the same object twice (relations): a field still holding what we
+      // opened is plaintext already, whatever it looks like.
+      if (opened?.has(sc.column) && opened.get(sc.column) === stored) continue;
       if (!this.crypto.isCurrent(stored)) this.markStale(entity, sc.column);
-      sc.column.setEntityValue(entity, this.crypto.open(sc, stored, primaryKey));
+      const value = this.crypto.open(sc, stored, primaryKey);
+      sc.column.setEntityValue(entity, value);
+      if (!opened) this.opened.set(entity, (opened = new Map()));
+      opened.set(sc.column, value);
     }
-    this.opened.add(entity);
   }
 
   /**
@@ -118,10 +206,9 @@ export class EntitySealer {
   openRawRows<T extends ObjectLiteral>(metadata: EntityMetadata, rows: T[], alias?: string): T[] {
     const plan = sealedColumnsOf(metadata);
     const keyOf = (column: ColumnMetadata) => (alias === undefined ? column.databaseName : `${alias}_${column.databaseName}`);
-    const primary = metadata.primaryColumns.map((column) => ({ path: column.propertyPath, key: keyOf(column) }));
+    const primary = metadata.primaryColumns.map(keyOf);
     for (const row of rows) {
-      const primaryKey = () =>
-        primary.every((p) => row[p.key] !== undefined) ? primary.map((p) => `${p.path}=${String(row[p.key])}`).join(', ') : undefined;
+      const primaryKey = () => (primary.every((key) => row[key] !== undefined) ? describeKey(metadata, primary.map((key) => row[key])) : undefined);
       for (const sc of plan) {
         const key = keyOf(sc.column);
         const stored = row[key];
@@ -132,13 +219,19 @@ export class EntitySealer {
     return rows;
   }
 
+  private stateOf(queryRunner: QueryRunner): RunnerState {
+    let state = this.runners.get(queryRunner);
+    if (!state) this.runners.set(queryRunner, (state = { open: undefined, sealed: [] }));
+    return state;
+  }
+
   private markStale(entity: object, column: ColumnMetadata): void {
     let columns = this.stale.get(entity);
     if (!columns) this.stale.set(entity, (columns = new Set()));
     columns.add(column);
   }
 
-  /** Whether `value` equals what is stored (plaintext from an earlier load, or an envelope). */
+  /** Whether `value` equals what is stored (plaintext from an earlier load). */
   private equalsStored(sc: SealedColumn, value: unknown, stored: unknown): boolean {
     if (stored === undefined || stored === null || looksSealed(stored)) return false;
     if (value === stored) return true;

@@ -1,22 +1,22 @@
+import { inspect } from 'node:util';
 import {
-  EventSubscriber,
+  getMetadataArgsStorage,
   type DataSource,
   type EntitySubscriberInterface,
-  type BeforeQueryEvent,
   type EntityTarget,
   type InsertEvent,
   type LoadEvent,
   type ObjectLiteral,
-  type TransactionCommitEvent,
+  type QueryRunner,
   type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
 import { dataSourceOf } from '../data-source-of';
 import { Sealer } from '../envelope/sealer';
 import { SealedError } from '../errors';
-import { KeyRing } from '../keys/key-ring';
-import { noteSubscriber } from '../metadata/subscriber-presence';
+import { requireKeyRing, type KeyRing } from '../keys/key-ring';
 import { ColumnCrypto } from './column-crypto';
+import { checkDataSource, SEALED_SUBSCRIBER, sealedSubscribersOf } from './data-source-check';
 import { EntitySealer } from './entity-sealer';
 import { WhereGuard } from './where-guard';
 
@@ -26,8 +26,9 @@ export interface SealedSubscriberOptions {
   keys: KeyRing;
   /**
    * Read values that are not envelopes (data written before the column was encrypted) as
-   * plaintext instead of failing with `SEALED_PLAINTEXT`; they are sealed on their next save, or
-   * all at once by the rotator's `encryptExisting`. Turn it on only while migrating. Default: `false`.
+   * plaintext instead of failing with `SEALED_PLAINTEXT`; they are sealed when `save()` writes
+   * their loaded entity again, or all at once by the rotator's `encryptExisting`. Turn it on only
+   * while migrating. Default: `false`.
    */
   plaintextPassthrough?: boolean;
   /**
@@ -39,60 +40,104 @@ export interface SealedSubscriberOptions {
 }
 
 /**
- * Base class of every subscriber class made by {@link sealedSubscriber}; lets helpers such as
- * {@link openRawRows} find the sealer of a DataSource.
+ * The query events this subscriber reads. Declared here rather than taken from TypeORM, whose
+ * query event types differ between 0.3 (generic) and 1.x.
+ */
+export interface SealedQueryEvent {
+  /** The DataSource (TypeORM 1.x). */
+  dataSource?: DataSource;
+  /** The DataSource (TypeORM 0.3). */
+  connection?: DataSource;
+  queryRunner: QueryRunner;
+  query: string;
+  /** Positional (an array) or named (an object), by driver. */
+  parameters?: readonly unknown[] | object;
+}
+
+/** A query event after the query ran. */
+export interface SealedAfterQueryEvent extends SealedQueryEvent {
+  success: boolean;
+}
+
+/**
+ * Base class of every subscriber class made by {@link sealedSubscriber}. Other code recognises
+ * these subscribers by a `Symbol.for` brand, not by this class, so two copies of the package
+ * work together.
  */
 export abstract class SealedSubscriberBase implements EntitySubscriberInterface<ObjectLiteral> {
   /** The sealer this subscriber applies. */
-  abstract readonly sealer: EntitySealer;
+  protected abstract readonly sealer: EntitySealer;
   /** Whether {@link WhereGuard} checks every query. */
   protected abstract readonly guardQueries: boolean;
   private readonly guards = new WeakMap<DataSource, WhereGuard>();
 
-  constructor() {
-    noteSubscriber();
+  /** The brand other code (and other copies of this package) find this subscriber by. */
+  get [SEALED_SUBSCRIBER](): EntitySealer {
+    return this.sealer;
   }
 
-  beforeQuery(event: BeforeQueryEvent): void {
-    if (!this.guardQueries) return;
+  beforeQuery(event: SealedQueryEvent): void {
     const dataSource = dataSourceOf(event);
+    checkDataSource(dataSource);
+    this.sealer.checkBeforeWrite(event.queryRunner, event.query);
+    if (!this.guardQueries) return;
     let guard = this.guards.get(dataSource);
     if (!guard) this.guards.set(dataSource, (guard = new WhereGuard(dataSource.entityMetadatas)));
     guard.check(event.query);
   }
 
-  beforeInsert(event: InsertEvent<ObjectLiteral>): void {
-    if (event.entity) this.sealer.sealForWrite(event.metadata, event.entity, event.queryRunner);
+  afterQuery(event: SealedAfterQueryEvent): void {
+    if (!event.success) this.sealer.restoreFailed(event.queryRunner, event.parameters);
+  }
+
+  beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
+    checkDataSource(dataSourceOf(event));
+    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner);
   }
 
   afterInsert(event: InsertEvent<ObjectLiteral>): void {
-    this.sealer.restore(event.entity, event.queryRunner);
+    this.sealer.restore(event.entity);
   }
 
-  beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
-    if (event.entity) this.sealer.sealForWrite(event.metadata, event.entity, event.queryRunner, event.databaseEntity);
+  beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> | void {
+    checkDataSource(dataSourceOf(event));
+    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner, event.databaseEntity);
   }
 
   afterUpdate(event: UpdateEvent<ObjectLiteral>): void {
-    this.sealer.restore(event.entity, event.queryRunner);
+    this.sealer.restore(event.entity);
   }
 
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
-    if (event?.metadata) this.sealer.openLoaded(event.metadata, entity);
+    if (!event?.metadata) {
+      // Without the event there is no way to know the entity's columns: refuse rather than hand out ciphertext.
+      throw new SealedError('SEALED_CONFIG', 'TypeORM called afterLoad without its event, so loaded values cannot be opened: use TypeORM 0.3.20 or later');
+    }
+    checkDataSource(dataSourceOf(event));
+    this.sealer.openLoaded(event.metadata, entity);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
     this.sealer.restoreAll(event.queryRunner);
   }
 
-  afterTransactionCommit(event: TransactionCommitEvent): void {
-    this.sealer.forget(event.queryRunner);
+  /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }`: never key material. */
+  toJSON(): { subscriber: string; activeKeyId: string; keyIds: readonly string[] } {
+    const keys = this.sealer.crypto.keys;
+    return { subscriber: 'sealedSubscriber', activeKeyId: keys.activeKeyId, keyIds: keys.keyIds };
+  }
+
+  [inspect.custom](): string {
+    return `SealedSubscriber { active: ${this.sealer.crypto.keys.activeKeyId} }`;
   }
 }
 
 /**
  * Makes the subscriber class for one DataSource. TypeORM instantiates subscriber classes itself
  * (and 0.3 caches one instance per class), so each call returns a new class bound to its options.
+ * The class is registered ahead of every other subscriber, so the others' `afterLoad` see
+ * plaintext; values are sealed after every other before-insert/update handler ran, so whatever
+ * they set is sealed too.
  *
  * @example
  * ```ts
@@ -104,26 +149,40 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
  * ```
  */
 export function sealedSubscriber(options: SealedSubscriberOptions): new () => SealedSubscriberBase {
-  if (!options || !(options.keys instanceof KeyRing)) {
-    throw new SealedError('SEALED_CONFIG', 'sealedSubscriber needs { keys: KeyRing } (e.g. KeyRing.fromEnv())');
-  }
-  const sealer = new EntitySealer(new ColumnCrypto(new Sealer(options.keys), options.plaintextPassthrough ?? false));
+  const keys = requireKeyRing(options?.keys, 'sealedSubscriber');
+  const sealer = new EntitySealer(new ColumnCrypto(new Sealer(keys), options.plaintextPassthrough ?? false));
   const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {
-    readonly sealer = sealer;
+    protected readonly sealer = sealer;
     protected readonly guardQueries = guardQueries;
   }
-  EventSubscriber()(SealedSubscriber);
+  // What @EventSubscriber() does, but first in line: TypeORM calls subscribers in registration order.
+  getMetadataArgsStorage().entitySubscribers.unshift({ target: SealedSubscriber });
+  configured.push(sealer);
   return SealedSubscriber;
 }
 
-/** The sealer registered on a DataSource; throws `SEALED_CONFIG` when there is none. */
-export function sealerOf(dataSource: DataSource): EntitySealer {
-  const subscriber = dataSource.subscribers.find((s): s is SealedSubscriberBase => s instanceof SealedSubscriberBase);
-  if (!subscriber) {
-    throw new SealedError('SEALED_CONFIG', 'no sealedSubscriber(...) is registered on this DataSource (is it initialized?)');
-  }
-  return subscriber.sealer;
+/** Every sealer made by sealedSubscriber() in this process (copy of the package), oldest first. */
+const configured: EntitySealer[] = [];
+
+/**
+ * The sealer registered on a DataSource, found by its brand (it may come from another copy of
+ * this package). With `orOnlyConfigured`, a DataSource without one (TypeORM's CLI sets
+ * `subscribers: []` for its migration commands) falls back to the only sealedSubscriber
+ * configured in this process, if there is exactly one. Throws `SEALED_CONFIG` otherwise.
+ */
+export function sealerOf(dataSource: DataSource, orOnlyConfigured = false): EntitySealer {
+  const registered = sealedSubscribersOf(dataSource);
+  if (registered.length === 1) return (registered[0] as { [SEALED_SUBSCRIBER]: EntitySealer })[SEALED_SUBSCRIBER];
+  if (registered.length > 1) checkDataSource(dataSource);
+  if (orOnlyConfigured && configured.length === 1) return configured[0]!;
+  throw new SealedError(
+    'SEALED_CONFIG',
+    !orOnlyConfigured || configured.length === 0
+      ? 'no sealedSubscriber(...) is registered on this DataSource (is it initialized?); pass { keys } explicitly'
+      : "no sealedSubscriber(...) is registered on this DataSource (TypeORM's CLI removes subscribers while it runs migrations), " +
+          `and this process configured ${configured.length}, so which keys to use is ambiguous; pass { keys } explicitly`,
+  );
 }
 
 /** Options of {@link openRawRows}. */

@@ -54,8 +54,10 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
   it('rotate + encryptExisting leave every value under the active key, reading back equal', async () => {
     const progress: RotationProgress[] = [];
     const rotated = await new KeyRotator(ds, { batchSize: 4, onProgress: (p) => progress.push(p) }).rotate();
-    expect(rotated).toMatchObject({ mode: 'rotate', status: 'complete', failures: [] });
-    expect(rotated.columns.find((c) => c.column === 'email')).toMatchObject({ examined: 12, rewritten: 12, conflicts: 0, failed: 0, remaining: 0 });
+    // Plaintext is not under any key: rotate leaves it, and says so instead of claiming completion.
+    expect(rotated).toMatchObject({ mode: 'rotate', status: 'incomplete', failures: [], failureGroups: [] });
+    expect(rotated.columns.find((c) => c.column === 'email')).toMatchObject({ examined: 12, rewritten: 12, conflicts: 0, failed: 0, plaintext: 5, remaining: 5, status: 'incomplete' });
+    expect(rotated.warnings).toContain('User.email: 5 plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)');
     expect(progress.filter((p) => p.column === 'email').map((p) => p.done)).toEqual([4, 8, 12, 12]);
     expect(progress.every((p) => p.total >= 0 && p.rate >= 0)).toBe(true);
 
@@ -70,8 +72,10 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     }
     expect(await readAll()).toEqual(seeds.map((s) => s.expected));
     expect((await new KeyRotator(ds).verify()).status).toBe('complete');
-    // A second run finds nothing to do.
-    expect((await new KeyRotator(ds).rotate()).columns.every((c) => c.examined === 0)).toBe(true);
+    // A second run finds nothing to do, and now everything is under the active key.
+    const again = await new KeyRotator(ds).rotate();
+    expect(again.columns.every((c) => c.examined === 0 && c.remaining === 0)).toBe(true);
+    expect(again.status).toBe('complete');
   });
 
   it('decryptAll writes plaintext that plain SQL reads back equal, and encryptExisting undoes it', async () => {
@@ -116,16 +120,21 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const many = Array.from({ length: 2600 }, (_, i) => ({ login: `big${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `big${i}@example.com`), score: null }));
     for (let i = 0; i < many.length; i += 500) await insertRaw(ds, many.slice(i, i + 500));
     const report = await new KeyRotator(ds, { batchSize: 100_000, entities: [User] }).rotate();
-    expect(report.status).toBe('complete');
-    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 2600 + 12, conflicts: 0 });
+    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 2600 + 12, conflicts: 0, remaining: 5, plaintext: 5 });
   });
 
   it('dryRun counts what it would write and writes nothing', async () => {
     const before = await rawColumn(ds, 'sealed_user', 'email');
     const report = await new KeyRotator(ds, { dryRun: true }).rotate();
-    expect(report).toMatchObject({ dryRun: true, status: 'complete' });
-    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 12, remaining: 12 });
+    // remaining: what a real run would leave (the 5 plaintext values); conflicts never negative.
+    expect(report).toMatchObject({ dryRun: true, status: 'incomplete' });
+    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 12, conflicts: 0, remaining: 5 });
+    expect(report.columns.every((c) => c.conflicts === 0)).toBe(true);
     expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(before);
+    expect((await new KeyRotator(ds).encryptExisting()).status).toBe('complete');
+    const clean = await new KeyRotator(ds, { dryRun: true }).rotate();
+    expect(clean).toMatchObject({ dryRun: true, status: 'complete' });
+    expect(clean.columns.every((c) => c.remaining === 0 && c.conflicts === 0)).toBe(true);
   });
 
   it('never rewrites a value it cannot open: stops by default, reports with stopOnFailure: false', async () => {
@@ -143,7 +152,10 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
 
     const reported = await new KeyRotator(ds, { stopOnFailure: false }).rotate();
     expect(reported.status).toBe('failed');
-    expect(reported.columns.find((c) => c.column === 'email')).toMatchObject({ failed: 1, remaining: 1 });
+    expect(reported.columns.find((c) => c.column === 'email')).toMatchObject({ failed: 1, remaining: 1 + 5 });
+    expect(reported.failureGroups).toEqual([
+      { entity: 'User', column: 'email', code: 'SEALED_TAMPERED', reason: expect.stringContaining('authentication failed'), count: 1, samples: ['id=10'] },
+    ]);
     expect((await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user9' }))[0]).toBe(tampered);
     const census = (await new KeyRotator(ds).census()).columns.find((c) => c.column === 'email')!;
     expect(census.byKeyId).toEqual({ [ring.activeKeyId]: 17, [ring2.activeKeyId]: 1 });

@@ -46,7 +46,7 @@ describe('codec', () => {
   });
 
   it('refuses unknown tags and bad bodies', () => {
-    expect(() => decodeValue(Uint8Array.of(0x51, 1))).toThrow(/unknown type tag 0x51/);
+    expect(() => decodeValue(Uint8Array.of(0x51, 1))).toThrow(/unknown type tag/);
     expect(() => decodeValue(Uint8Array.of(0x6e, 1, 2))).toThrow(/number body is 2 bytes/);
     expect(() => decodeValue(Uint8Array.of(0x62, 7))).toThrow(/boolean body/);
   });

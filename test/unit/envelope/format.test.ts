@@ -22,14 +22,27 @@ describe('envelope format', () => {
   });
 
   it.each([
-    ['sealed:1:x:abcdef01', /5 \(sealed:1:x:<key id>:<body>\)/],
-    ['sealed:2:x:abcdef01:AAAA', /format version "2"/],
-    ['sealed:1:g:abcdef01:AAAA', /algorithm "g"/],
+    ['sealed:1:x:abcdef01', /five ':'-separated parts sealed:1:x:<key id>:<body>/],
+    ['sealed:2:x:abcdef01:AAAA', /unknown format version \(this library reads 1\)/],
+    ['sealed:1:g:abcdef01:AAAA', /unknown algorithm/],
     ['sealed:1:x:ABCDEF01:AAAA', /no valid key id/],
     ['sealed:1:x:abcdef01:AA+A', /not base64url/],
     ['sealed:1:x:abcdef01:AAAAA', /not base64url/],
     ['sealed:1:x:abcdef01:AAAA', /shorter than the 41-byte minimum/],
   ])('refuses %s as SEALED_MALFORMED', (text, reason) => {
     expect(() => parseEnvelope(text)).toThrow(expect.objectContaining({ code: 'SEALED_MALFORMED', message: expect.stringMatching(reason) }));
+  });
+
+  it('never echoes what it parses: a legacy plaintext shaped like an envelope stays out of the message', () => {
+    for (const text of ['sealed:hunter22:x:abcdef01:AAAA', 'sealed:1:hunter22:abcdef01:AAAA', 'sealed:1:x:hunter22:AAAA', 'sealed:hunter22', 'sealed:1:x:abcdef01:hunter22!']) {
+      let message = '';
+      try {
+        parseEnvelope(text);
+      } catch (e) {
+        message = `${(e as Error).message} ${JSON.stringify(e)}`;
+      }
+      expect(message).toContain('SEALED_MALFORMED');
+      expect(message).not.toContain('hunter22');
+    }
   });
 });

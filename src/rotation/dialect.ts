@@ -1,0 +1,127 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { SealedError } from '../errors';
+
+/** How a batch SELECT locks its rows: skip rows another process holds, wait for them, or read only. */
+export type RowLock = 'skip' | 'wait' | 'none';
+
+/** What the rotator's SQL needs to know about one kind of database. */
+export interface Dialect {
+  /** Prefix that makes `=` compare strings exactly (MySQL/MariaDB compare case-insensitively by default). */
+  readonly binary: string;
+  /** Clause appended to a batch SELECT, per lock mode. */
+  readonly lock: Readonly<Record<RowLock, string>>;
+  /**
+   * Whether a writing batch must take the database's write lock before it reads (SQLite: a
+   * deferred transaction that reads and then writes fails with SQLITE_BUSY when another
+   * connection wrote in between, without waiting).
+   */
+  readonly writeLockUpFront: boolean;
+  /** Bind parameters one statement may carry (with room to spare). */
+  readonly maxParameters: number;
+  /** How long a batch keeps retrying after transient errors (deadlocks, a busy database), in ms. */
+  readonly retryForMs: number;
+  /** Whether an error is transient: the batch was rolled back and can simply run again. */
+  isTransient(error: unknown): boolean;
+  /**
+   * Runs a write statement on the query runner's own connection (so inside its transaction) and
+   * returns the rows it changed. It bypasses TypeORM's query logger and subscribers, because its
+   * parameters carry values (legacy plaintext for `encryptExisting`, plaintext for `decryptAll`).
+   */
+  execute(runner: QueryRunner, sql: string, parameters: readonly unknown[]): Promise<number>;
+}
+
+interface DriverError {
+  code?: unknown;
+  errno?: unknown;
+}
+
+/** The driver's own error: TypeORM wraps it as `driverError`; native calls throw it directly. */
+function driverError(error: unknown): DriverError {
+  return ((error as { driverError?: DriverError })?.driverError ?? error ?? {}) as DriverError;
+}
+
+function callback<T>(run: (done: (error: Error | null, result?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => run((error, result) => (error ? reject(error) : resolve(result as T))));
+}
+
+const LOCKING: Readonly<Record<RowLock, string>> = { skip: ' FOR UPDATE SKIP LOCKED', wait: ' FOR UPDATE', none: '' };
+
+const postgres: Dialect = {
+  binary: '',
+  lock: LOCKING,
+  writeLockUpFront: false,
+  maxParameters: 30_000,
+  retryForMs: 2_000,
+  isTransient: (e) => ['40P01', '40001'].includes(String(driverError(e).code)),
+  async execute(runner, sql, parameters) {
+    const client = (await runner.connect()) as { query(sql: string, values: readonly unknown[]): Promise<{ rowCount: number | null }> };
+    return (await client.query(sql, parameters)).rowCount ?? 0;
+  },
+};
+
+const mysql: Dialect = {
+  binary: 'BINARY ',
+  lock: LOCKING,
+  writeLockUpFront: false,
+  maxParameters: 30_000,
+  retryForMs: 2_000,
+  isTransient: (e) => [1213, 1205].includes(Number(driverError(e).errno)),
+  async execute(runner, sql, parameters) {
+    const connection = (await runner.connect()) as { query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { affectedRows: number }) => void): void };
+    return (await callback<{ affectedRows: number }>((done) => connection.query(sql, parameters, done))).affectedRows;
+  },
+};
+
+const sqliteBase = {
+  binary: '',
+  lock: { skip: '', wait: '', none: '' },
+  writeLockUpFront: true,
+  maxParameters: 30_000,
+  // Another process may hold the write lock for a while (its own transactions): keep trying.
+  retryForMs: 60_000,
+  isTransient: (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String(driverError(e).code)),
+} as const;
+
+const betterSqlite3: Dialect = {
+  ...sqliteBase,
+  async execute(runner, sql, parameters) {
+    const database = (await runner.connect()) as { prepare(sql: string): { run(parameters: readonly unknown[]): { changes: number } } };
+    return database.prepare(sql).run(parameters).changes;
+  },
+};
+
+const sqlite3: Dialect = {
+  ...sqliteBase,
+  async execute(runner, sql, parameters) {
+    const database = (await runner.connect()) as {
+      run(sql: string, parameters: readonly unknown[], done: (this: { changes: number }, e: Error | null) => void): void;
+    };
+    return new Promise((resolve, reject) =>
+      database.run(sql, parameters, function (error) {
+        if (error) reject(error);
+        else resolve(this.changes);
+      }),
+    );
+  },
+};
+
+const DIALECTS: Readonly<Record<string, Dialect>> = {
+  postgres,
+  mysql,
+  mariadb: mysql,
+  'better-sqlite3': betterSqlite3,
+  sqlite: sqlite3,
+};
+
+/** The dialect of a DataSource's driver; `SEALED_CONFIG` naming the supported ones for any other. */
+export function dialectOf(dataSource: DataSource): Dialect {
+  const type = String(dataSource.driver.options.type);
+  const dialect = DIALECTS[type];
+  if (!dialect) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `the rotator does not support the "${type.replace(/[^a-z0-9-]/gi, '')}" driver; it supports ${Object.keys(DIALECTS).join(', ')}`,
+    );
+  }
+  return dialect;
+}

@@ -1,0 +1,79 @@
+import type { DataSource, EntityMetadata } from 'typeorm';
+import { SealedError } from '../errors';
+import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
+import { sealedColumnsOf } from '../metadata/column-plan';
+
+/**
+ * Marks every subscriber instance made by `sealedSubscriber()`. A `Symbol.for` key, not
+ * `instanceof`: two copies of this package in one process (a global CLI and the application's
+ * own) must recognise each other's subscribers.
+ */
+export const SEALED_SUBSCRIBER = Symbol.for('typeorm-sealed.v1.sealed-subscriber');
+
+/** The sealed subscribers registered on a DataSource, in TypeORM's order. */
+export function sealedSubscribersOf(dataSource: DataSource): object[] {
+  return (dataSource.subscribers as object[]).filter((s) => typeof s === 'object' && s !== null && SEALED_SUBSCRIBER in s);
+}
+
+/** DataSources already checked: `true`, or the registration mistake found. */
+const checked = new WeakMap<DataSource, true | SealedError>();
+
+/**
+ * Runs once per DataSource, at the first event that reaches a sealed subscriber (TypeORM gives
+ * subscribers no hook at initialize; with `synchronize` or `migrationsRun` that first event comes
+ * during `initialize()`, otherwise with the first query). Refuses registration mistakes with
+ * `SEALED_CONFIG`, on every later event too, and then removes the fail-closed transformer from
+ * this DataSource's encrypted columns, since this DataSource seals and opens them.
+ */
+export function checkDataSource(dataSource: DataSource): void {
+  const state = checked.get(dataSource);
+  if (state === true) return;
+  if (state) throw state;
+  const mistake = registrationMistake(dataSource);
+  if (mistake) {
+    checked.set(dataSource, mistake);
+    throw mistake;
+  }
+  for (const metadata of dataSource.entityMetadatas) {
+    for (const sc of sealedColumnsOf(metadata)) {
+      if ((sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]) sc.column.transformer = undefined;
+    }
+  }
+  checked.set(dataSource, true);
+}
+
+function registrationMistake(dataSource: DataSource): SealedError | undefined {
+  const count = sealedSubscribersOf(dataSource).length;
+  if (count > 1) {
+    return new SealedError(
+      'SEALED_CONFIG',
+      `${count} sealed subscribers are registered on this DataSource (sealedSubscriber(...) listed twice, or called twice): ` +
+        'register exactly one, and put every key in its KeyRing (the active key and decryptOnly keys)',
+    );
+  }
+  for (const metadata of dataSource.entityMetadatas) {
+    const unique = uniqueOnSealedColumn(metadata);
+    if (unique) {
+      return new SealedError(
+        'SEALED_CONFIG',
+        `the ${unique} includes an encrypted column; values are sealed with random nonces, so it would never refuse a duplicate. Remove it`,
+        { entity: metadata.name, column: sealedColumnsOf(metadata).find((sc) => unique.includes(`"${sc.column.databaseName}"`))?.path ?? '' },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** A unique index or constraint (`@Index({ unique: true })`, `@Unique`) over an encrypted column, described. */
+function uniqueOnSealedColumn(metadata: EntityMetadata): string | undefined {
+  const sealed = new Set(sealedColumnsOf(metadata).map((sc) => sc.column));
+  if (sealed.size === 0) return undefined;
+  const describe = (kind: string, columns: readonly { databaseName: string }[]) => `${kind} on (${columns.map((c) => `"${c.databaseName}"`).join(', ')})`;
+  for (const index of metadata.indices) {
+    if (index.isUnique && index.columns.some((c) => sealed.has(c))) return describe('unique index', index.columns);
+  }
+  for (const unique of metadata.uniques) {
+    if (unique.columns.some((c) => sealed.has(c))) return describe('unique constraint', unique.columns);
+  }
+  return undefined;
+}

@@ -1,0 +1,55 @@
+/**
+ * The entities one TypeORM write announces in a single broadcast (a `save()` of several subjects,
+ * an `insert()` of an array), sealed together at the last moment before the write.
+ *
+ * TypeORM calls every before-insert/update handler (entity listeners, then subscribers in order)
+ * synchronously, then awaits the promises they returned with `Promise.all`, then builds the SQL.
+ * The batch is that promise: it seals when it is awaited (`then`), that is after every other
+ * handler ran, so changes other subscribers make to encrypted fields are sealed too, whatever the
+ * order of the subscribers. When a handler throws, TypeORM never awaits the batch and nothing is
+ * sealed, so the caller's objects keep their plaintext. When sealing one entity fails, every
+ * entity of the batch gets its plaintext back before the write is refused.
+ */
+export class SealBatch<T> extends Promise<void> {
+  // Promises derived with then/catch are plain promises, not batches.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  /** Entities in announcement order, each with what sealing it needs; the work runs once, on the first `then`. */
+  readonly entities = new Map<object, T>();
+  /** Entities of the batch that hold sealed values now (sealed, not yet restored). */
+  outstanding = 0;
+  private work: (() => void) | undefined;
+
+  /** A batch that runs `seal` for each of its entities, and `undo` for all of them if one fails. */
+  static create<T>(seal: (entity: object, target: T) => void, undo: (entity: object) => void): SealBatch<T> {
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    const batch = new SealBatch<T>((resolve, reject) => (settle = { resolve, reject }));
+    batch.work = () => {
+      try {
+        for (const [entity, target] of batch.entities) seal(entity, target);
+        settle.resolve();
+      } catch (e) {
+        for (const entity of batch.entities.keys()) undo(entity);
+        settle.reject(e);
+      }
+    };
+    return batch;
+  }
+
+  /** Whether sealing has run. */
+  get sealed(): boolean {
+    return this.work === undefined;
+  }
+
+  override then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const work = this.work;
+    this.work = undefined;
+    work?.();
+    return super.then(onFulfilled, onRejected);
+  }
+}
