@@ -17,8 +17,13 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   moduleNameMapper: { '^typeorm-sealed$': '<rootDir>/src/index.ts' },
   testEnvironment: 'node',
+  // Never jest's 5 s default: a cold cache on a loaded 2-core machine makes database and CLI
+  // tests slow, never wrong. Tests that need longer say so themselves.
+  testTimeout: 60_000,
 };
 module.exports = {
+  globalSetup: '<rootDir>/test/global-setup.js',
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'typeorm-1.x', globals: { TYPEORM_LINE: '1.x' }, testMatch: ['<rootDir>/test/**/*.test.ts'] },
     {

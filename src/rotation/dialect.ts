@@ -8,6 +8,11 @@ export type RowLock = 'skip' | 'wait' | 'none';
 export interface Dialect {
   /** Prefix that makes `=` compare strings exactly (MySQL/MariaDB compare case-insensitively by default). */
   readonly binary: string;
+  /**
+   * The column as text for prefix tests, so reads also work on a legacy column not widened yet
+   * (a dry run before the migration): PostgreSQL has no SUBSTR of a boolean or integer.
+   */
+  asText(column: string): string;
   /** Clause appended to a batch SELECT, per lock mode. */
   readonly lock: Readonly<Record<RowLock, string>>;
   /**
@@ -46,8 +51,11 @@ function callback<T>(run: (done: (error: Error | null, result?: T) => void) => v
 
 const LOCKING: Readonly<Record<RowLock, string>> = { skip: ' FOR UPDATE SKIP LOCKED', wait: ' FOR UPDATE', none: '' };
 
+const asIs = (column: string) => column;
+
 const postgres: Dialect = {
   binary: '',
+  asText: (column) => `CAST(${column} AS text)`,
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
@@ -61,6 +69,7 @@ const postgres: Dialect = {
 
 const mysql: Dialect = {
   binary: 'BINARY ',
+  asText: asIs,
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
@@ -74,6 +83,7 @@ const mysql: Dialect = {
 
 const sqliteBase = {
   binary: '',
+  asText: asIs,
   lock: { skip: '', wait: '', none: '' },
   writeLockUpFront: true,
   maxParameters: 30_000,

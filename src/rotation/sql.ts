@@ -66,7 +66,7 @@ export class ColumnSql {
    * and SQLite, which would take plaintext such as 'Sealed: yes' for an envelope.
    */
   private startsWith(literal: string): string {
-    return `(SUBSTR(${this.column}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
+    return `(SUBSTR(${this.dialect.asText(this.column)}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
   }
 
   async count(runner: QueryRunner, condition: string): Promise<number> {
@@ -147,8 +147,8 @@ export class ColumnSql {
   async headerCounts(runner: QueryRunner): Promise<HeaderCounts> {
     const header = envelopeHeader('00000000').length;
     const rows: { bucket: string; n: unknown }[] = await runner.query(
-      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${this.column}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
-        `THEN SUBSTR(${this.column}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${this.dialect.asText(this.column)}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
+        `THEN SUBSTR(${this.dialect.asText(this.column)}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
     const counts: HeaderCounts = { nulls: 0, plaintext: 0, empty: 0, headers: new Map() };
     for (const { bucket, n } of rows) {

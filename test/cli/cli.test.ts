@@ -1,5 +1,5 @@
-// Runs the real binary (dist/cli/bin.js, built in beforeAll) against a DataSource file.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+// Runs the real binary (dist/cli/bin.js, built by test/global-setup.js) against a DataSource file.
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { generateKey, KeyRing, keyIdOf, sealedSubscriber } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects, WORKER_DATABASE } from '../integration/support/dialects';
 import { sealFor } from '../integration/support/seal-for';
-import { Account } from './fixtures/entities';
+import { Account, Tag } from './fixtures/entities';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -21,10 +21,6 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-
-beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
-}, 120_000);
 
 describe('typeorm-sealed generate-key and usage', () => {
   const run = (args: string[]) => cli(args, {});
@@ -66,7 +62,7 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sealed-cli-'));
-    ds = await openDataSource(dialect, [Account], [sealedSubscriber({ keys: ring })], join(dir, 'db.sqlite'));
+    ds = await openDataSource(dialect, [Account, Tag], [sealedSubscriber({ keys: ring })], join(dir, 'db.sqlite'));
     env = { CLI_DIALECT: dialect, CLI_SQLITE_FILE: join(dir, 'db.sqlite'), CLI_DATABASE: WORKER_DATABASE, TYPEORM_SEALED_KEYS: `${newKey},${oldKey}` };
     // Half under the old key, a quarter plaintext, a quarter already under the new key.
     const values = Array.from({ length: rows }, (_, i) => ({
@@ -123,7 +119,7 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {
     const unknown = await run('rotate', '--entity', 'Nope');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no entity named "Nope"; entities with encrypted columns: Account');
+    expect(unknown.stderr).toContain('no entity named "Nope"; entities with encrypted columns: Account, Tag');
     const down = await cli(['census', '-d', FIXTURE], { ...env, CLI_DIALECT: 'postgres', CLI_PORT: '1' });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot connect to the database: .*ECONNREFUSED/);
@@ -139,6 +135,60 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect((await run('decrypt-all', '--yes')).code).toBe(0);
     expect(await rawColumn(ds, 'cli_account', 'email')).toEqual([...expected].sort());
   });
+
+  it('exit codes mean what the runbook says, for every command', async () => {
+    // 1: a dry run that a real run would not finish (plaintext is not under any key), and verify finding plaintext.
+    const dry = await run('rotate', '--dry-run', '--entity', 'Account');
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toMatch(/Account\.email\s+20\s+20\s+0\s+0\s+10\s+incomplete/);
+    expect(dry.stdout).toContain('would remain');
+    expect((await run('verify')).code).toBe(1);
+    expect((await run('encrypt-existing', '--dry-run')).code).toBe(0); // a real run would seal everything
+    expect((await run('encrypt-existing')).code).toBe(0);
+    expect((await run('rotate', '--dry-run')).code).toBe(0);
+    expect((await run('rotate')).code).toBe(0);
+    expect((await run('verify')).code).toBe(0);
+    expect((await run('census')).code).toBe(0);
+    // 3: nothing to walk, or tables missing: nothing is read or written.
+    const none = await cli(['census', '-d', FIXTURE], { ...env, CLI_NO_ENTITIES: '1' });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('no @Encrypted column');
+    const elsewhere = dialect === 'sqlite' ? { CLI_SQLITE_FILE: join(dir, 'empty.sqlite') } : { CLI_DATABASE: 'test' };
+    const missing = await cli(['rotate', '-d', FIXTURE], { ...env, ...elsewhere });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/SEALED_CONFIG: .*the database has no column email in table cli_account: run the migrations first/);
+    // 4: stopped by an unexpected error midway; the message keeps no quoted value.
+    const failed = await cli(['verify', '-d', FIXTURE], { ...env, CLI_FAIL: '1' });
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toContain('verify stopped: the connection to the server was lost (simulated)');
+  }, 120_000);
+
+  it('prints stored primary keys with control characters escaped', async () => {
+    const hostile = 'x\u001b[2J\u001b[H\r\n[ok] all values verified\u009b';
+    const label = sealFor(ring, 'cli_tag', 'label', 'string', 'a label');
+    await ds.createQueryBuilder().insert().into(Tag).values({ name: hostile, label: label.slice(0, -4) }).callListeners(false).execute();
+    const verify = await run('verify', '--continue-on-error', '--entity', 'Tag');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(verify.stdout).toContain('(name=x\\x1b[2J\\x1b[H\\r\\n[ok] all values verified\\x9b)');
+    const json = await run('verify', '--continue-on-error', '--entity', 'Tag', '--json');
+    expect(json.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(JSON.parse(json.stdout).failures[0].primaryKey).toBe('name=x\\x1b[2J\\x1b[H\\r\\n[ok] all values verified\\x9b');
+  }, 120_000);
+
+  it('groups failures, with a count and sample rows, and --max-failures raises the limit', async () => {
+    const bad = Array.from({ length: 30 }, (_, i) => ({ login: `bad${i}`, email: sealFor(ring, 'cli_account', 'email', 'string', `bad${i}@example.com`), score: 'not a number' }));
+    await ds.createQueryBuilder().insert().into(Account).values(bad as never[]).callListeners(false).execute();
+    const limited = await run('encrypt-existing', '--dry-run', '--continue-on-error', '--max-failures', '10');
+    expect(limited.code).toBe(1);
+    const lines = limited.stdout.split('\n').filter((l) => l.includes('SEALED_PLAINTEXT'));
+    expect(lines).toEqual([expect.stringMatching(/^ {2}Account\.score SEALED_PLAINTEXT: 10 rows \(id=41; id=42; id=43; id=44; id=45; \.\.\.\): legacy value is not a number \(expected number\)$/)]);
+    expect(limited.stdout).toMatch(/Account\.score\s+10\s+0\s+0\s+10\s+\d+\s+stopped/);
+    const all = await run('encrypt-existing', '--dry-run', '--continue-on-error', '--max-failures', '5000', '--json');
+    const report = JSON.parse(all.stdout);
+    expect(report.failureGroups).toEqual([expect.objectContaining({ column: 'score', code: 'SEALED_PLAINTEXT', count: 30 })]);
+    expect(report.failures).toHaveLength(30);
+  }, 120_000);
 
   it('a rotation killed with SIGKILL midway finishes on the next run, losing and double-sealing nothing', async () => {
     const many = 600;

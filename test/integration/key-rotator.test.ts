@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
-import { ENTITIES, Membership, User } from './support/entities';
+import { ENTITIES, Membership, Note, User } from './support/entities';
 import { sealFor } from './support/seal-for';
 import { sealedColumnsOf } from '../../src/metadata/column-plan';
 import { ColumnSql } from '../../src/rotation/sql';
@@ -159,6 +159,37 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     expect((await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user9' }))[0]).toBe(tampered);
     const census = (await new KeyRotator(ds).census()).columns.find((c) => c.column === 'email')!;
     expect(census.byKeyId).toEqual({ [ring.activeKeyId]: 17, [ring2.activeKeyId]: 1 });
+  });
+
+  it('decryptAll leaves sealed a value whose plaintext starts with "sealed:", reports it and goes on, run after run', async () => {
+    const [a, b] = (await ds.getRepository(User).find({ select: { id: true }, order: { id: 'ASC' }, take: 2 })).map((u) => u.id);
+    await rawUpdate(ds, 'sealed_user', 'email', sealFor(ring, 'sealed_user', 'email', 'string', 'sealed: deal closed'), { column: 'id', value: a });
+    await rawUpdate(ds, 'sealed_user', 'email', 'sealed: written before by something else', { column: 'id', value: b });
+    await ds.getRepository(Note).insert({ body: 'note body' });
+    for (let run = 0; run < 2; run++) {
+      const report = await new KeyRotator(ds).decryptAll(); // stopOnFailure is on by default
+      expect(report.status).toBe('failed');
+      expect(report.failureGroups.map((g) => [g.column, g.code, g.count])).toEqual([
+        ['email', 'SEALED_UNSUPPORTED_VALUE', 1],
+        ['email', 'SEALED_MALFORMED', 1],
+      ]);
+      expect(report.failures.map((f) => f.message).join('\n')).not.toContain('deal closed');
+      // Every other column, of every entity, was decrypted.
+      expect(report.columns.filter((c) => c.column !== 'email').every((c) => c.status === 'complete')).toBe(true);
+      expect(report.columns.find((c) => c.entity === 'Note')).toMatchObject({ remaining: 0, status: 'complete' });
+      expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ failed: 2, remaining: 2, status: 'failed' });
+    }
+    expect(await rawColumn(ds, 'sealed_user', 'email', { column: 'id', value: a })).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
+    expect(await rawColumn(ds, 'sealed_user', 'email', { column: 'id', value: b })).toEqual(['sealed: written before by something else']);
+  });
+
+  it('reports plaintext that starts with "sealed:" as malformed in encryptExisting, without sealing it', async () => {
+    await rawUpdate(ds, 'sealed_user', 'email', 'sealed: looks like an envelope', { column: 'login', value: 'user3' });
+    const report = await new KeyRotator(ds, { entities: [User] }).encryptExisting();
+    expect(report.status).toBe('incomplete');
+    expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ malformed: 1, remaining: 1, plaintext: 0 });
+    expect(report.warnings.join('\n')).toContain('User.email: 1 values start with "sealed:" but are not envelopes');
+    expect(await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'user3' })).toEqual(['sealed: looks like an envelope']);
   });
 
   it('refuses to start when the data holds key ids the ring lacks, writing nothing', async () => {

@@ -24,8 +24,11 @@ const HOW_TO_START: Record<Exclude<Dialect, 'sqlite'>, string> = {
   mariadb: 'start it with: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd (expects 127.0.0.1:3306, root, empty password)',
 };
 
-/** A database per jest worker, so test files run in parallel without sharing tables. */
-const workerDatabase = `sealed_test_${process.env.JEST_WORKER_ID ?? '0'}`;
+/**
+ * A database per jest worker, so test files run in parallel without sharing tables.
+ * `SEALED_TEST_RUN=<word>` gives concurrent jest runs on one machine databases of their own.
+ */
+const workerDatabase = `sealed_test_${process.env.SEALED_TEST_RUN ? `${process.env.SEALED_TEST_RUN.replace(/[^a-z0-9]/gi, '')}_` : ''}${process.env.JEST_WORKER_ID ?? '0'}`;
 
 function serverOptions(dialect: Exclude<Dialect, 'sqlite'>, database: string): DataSourceOptions {
   return dialect === 'postgres'
@@ -55,12 +58,16 @@ async function ensureWorkerDatabase(dialect: Exclude<Dialect, 'sqlite'>): Promis
 /** The database a worker's tests use on a server dialect (created on first use). */
 export const WORKER_DATABASE = workerDatabase;
 
-/** Opens a fresh schema (tables dropped and created) on the dialect; SQLite in memory unless given a file. */
+/**
+ * Opens a fresh schema (tables dropped, and created unless `extra` says `synchronize: false`) on
+ * the dialect; SQLite in memory unless given a file.
+ */
 export async function openDataSource(
   dialect: Dialect,
   entities: MixedList<Function | string | EntitySchema>,
   subscribers: MixedList<Function | string>,
   sqliteFile = ':memory:',
+  extra: Partial<DataSourceOptions> = {},
 ): Promise<DataSource> {
   let base: DataSourceOptions;
   if (dialect === 'sqlite') {
@@ -69,7 +76,7 @@ export async function openDataSource(
     await ensureWorkerDatabase(dialect);
     base = serverOptions(dialect, workerDatabase);
   }
-  const dataSource = new DataSource({ ...base, entities, subscribers, synchronize: true, dropSchema: true } as DataSourceOptions);
+  const dataSource = new DataSource({ ...base, entities, subscribers, synchronize: true, dropSchema: true, ...extra } as DataSourceOptions);
   return dataSource.initialize();
 }
 

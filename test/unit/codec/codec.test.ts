@@ -1,4 +1,4 @@
-import { CodecError, decodeValue, encodeValue } from '../../../src/codec/codec';
+import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../../../src/codec/codec';
 import { parseLegacyValue, toLegacyText } from '../../../src/codec/legacy';
 import type { ValueType } from '../../../src/codec/value-type';
 
@@ -85,7 +85,35 @@ describe('parseLegacyValue', () => {
     expect(Object.is(back, -0)).toBe(Object.is(value, -0));
   });
 
-  it('passes non-string driver values through', () => {
+  it('converts what drivers return for columns not widened yet: 0/1 booleans (SQLite, MySQL tinyint), numbers, dates, blobs', () => {
     expect(parseLegacyValue(7, 'number')).toBe(7);
+    expect(parseLegacyValue(1, 'boolean')).toBe(true);
+    expect(parseLegacyValue(0, 'boolean')).toBe(false);
+    expect(parseLegacyValue(1n, 'boolean')).toBe(true);
+    expect(parseLegacyValue(true, 'boolean')).toBe(true);
+    expect(parseLegacyValue(42, 'bigint')).toBe(42n);
+    expect(parseLegacyValue(42n, 'number')).toBe(42);
+    expect(parseLegacyValue(42, 'string')).toBe('42');
+    expect(parseLegacyValue(1.5, 'json')).toBe(1.5);
+    const when = new Date('2020-01-02T03:04:05Z');
+    expect(parseLegacyValue(when, 'date')).toBe(when);
+    expect(parseLegacyValue(new Uint8Array([1, 2]), 'bytes')).toEqual(Buffer.from([1, 2]));
+  });
+
+  it.each([
+    [2, 'boolean'],
+    [1.5, 'bigint'],
+    [2n ** 60n, 'number'],
+    [new Date('nope'), 'date'],
+    [{ a: 1 }, 'string'],
+    [7, 'date'],
+  ] as [unknown, ValueType][])('refuses the driver value %p as %s', (raw, type) => {
+    expect(() => parseLegacyValue(raw, type)).toThrow(CodecError);
+  });
+
+  it('refuses an empty or padded-with-words bigint instead of reading 0n', () => {
+    expect(() => parseLegacyValue('', 'bigint')).toThrow(CodecError);
+    expect(() => parseLegacyValue('0x10', 'bigint')).toThrow(CodecError);
+    expect(parseLegacyValue(' -12 ', 'bigint')).toBe(-12n);
   });
 });

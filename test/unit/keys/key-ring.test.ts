@@ -70,4 +70,42 @@ describe('KeyRing', () => {
     expect(shown).not.toContain(subkey.toString('base64').slice(0, 12));
     expect(shown).not.toContain(subkey.toString('hex').slice(0, 12));
   });
+
+  it('never echoes a key written where an id goes ("<key>:<key>", ":" typed for ",")', () => {
+    const attempts: (() => unknown)[] = [
+      () => KeyRing.fromString(`${active}:${old}`),
+      () => KeyRing.fromString(` ${active} : ${old} `),
+      () => KeyRing.fromString(`${old},${active}:${old}`),
+      () => new KeyRing({ active: { id: active, key: old } }),
+      () => new KeyRing({ active: old, decryptOnly: [{ id: active.slice(0, 20), key: old }] }),
+      () => new KeyRing({ active: { id: 42 as never, key: old } }),
+    ];
+    for (const attempt of attempts) {
+      let error: unknown;
+      try {
+        attempt();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'SealedError', code: 'SEALED_INVALID_KEY' });
+      const shown = `${(error as Error).message}\n${(error as Error).stack}\n${JSON.stringify(error)}\n${inspect(error, { showHidden: true, depth: 5 })}`;
+      for (const key of [active, old]) {
+        for (let i = 0; i + 8 <= key.length; i += 4) expect(shown).not.toContain(key.slice(i, i + 8));
+      }
+      expect((error as { keyId?: string }).keyId).toBeUndefined();
+      expect((error as Error).message).toContain('Separate the keys of a ring with ","');
+    }
+  });
+
+  it('does not echo an environment variable "name" that looks like a key', () => {
+    let message = '';
+    try {
+      KeyRing.fromEnv(active, {});
+    } catch (e) {
+      message = `${(e as Error).message} ${JSON.stringify(e)}`;
+    }
+    expect(message).toContain('pass the name, not the value');
+    for (let i = 0; i + 8 <= active.length; i += 4) expect(message).not.toContain(active.slice(i, i + 8));
+    expect(() => KeyRing.fromEnv('APP_KEYS_2', {})).toThrow(/environment variable APP_KEYS_2 is not set/);
+  });
 });

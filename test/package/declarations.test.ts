@@ -1,0 +1,67 @@
+// The shipped declarations (dist/*.d.ts, built by test/global-setup.js) compile for a user on
+// either TypeORM line with full library checking (skipLibCheck: false).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const CONSUMER = `import 'reflect-metadata';
+import { DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
+import { Encrypted, KeyRing, KeyRotator, generateKey, openRawRows, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+
+@Entity()
+export class User {
+  @PrimaryGeneratedColumn() id!: number;
+  @Encrypted() email!: string;
+}
+export const dataSource = new DataSource({ type: 'postgres', entities: [User], subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })] });
+export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
+  await widenColumn(queryRunner, 'user', 'email');
+  openRawRows(dataSource, User, []);
+  return KeyRotator.forMigration(queryRunner).encryptExisting();
+}
+`;
+
+describe.each([
+  ['TypeORM 1.x', 'typeorm'],
+  ['TypeORM 0.3', 'typeorm-03'],
+])('the declarations compile with skipLibCheck: false against %s', (_line, typeormPackage) => {
+  it('type-checks a consumer of every main export', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealed-dts-'));
+    try {
+      writeFileSync(join(dir, 'consumer.ts'), CONSUMER);
+      const typeorm = join(ROOT, 'node_modules', typeormPackage);
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'ES2022',
+            types: ['node'],
+            typeRoots: [join(ROOT, 'node_modules', '@types')],
+            paths: {
+              typeorm: [typeorm],
+              'typeorm/*': [`${typeorm}/*`],
+              'typeorm-sealed': [join(ROOT, 'dist', 'index.d.ts')],
+              'reflect-metadata': [join(ROOT, 'node_modules', 'reflect-metadata')],
+            },
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      const output = await new Promise<string>((resolve) =>
+        execFile(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir }, (_error, stdout, stderr) => resolve(stdout + stderr)),
+      );
+      expect(output.trim()).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
