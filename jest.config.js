@@ -30,6 +30,7 @@ module.exports = {
       ...common,
       displayName: 'typeorm-0.3',
       globals: { TYPEORM_LINE: '0.3' },
+      setupFiles: ['<rootDir>/test/setup-noble-aead.js'],
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       moduleNameMapper: {
         ...common.moduleNameMapper,

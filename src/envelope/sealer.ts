@@ -1,7 +1,7 @@
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/ciphers/utils.js';
 import { SealedError } from '../errors';
 import { KeyRing, ringSubkey } from '../keys/key-ring';
+import { defaultAead, type Aead } from './aead';
 import { envelopeHeader, NONCE_BYTES, parseEnvelope } from './format';
 
 const textEncoder = new TextEncoder();
@@ -22,7 +22,11 @@ export class Sealer {
   /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. */
   readonly activeHeader: string;
 
-  constructor(readonly keys: KeyRing) {
+  constructor(
+    readonly keys: KeyRing,
+    /** The XChaCha20-Poly1305 backend. Default: native where available (byte-identical), else noble. */
+    private readonly aead: Aead = defaultAead,
+  ) {
     this.activeHeader = envelopeHeader(keys.activeKeyId);
   }
 
@@ -31,7 +35,7 @@ export class Sealer {
     const nonce = nextNonce();
     // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
     const key = ringSubkey(this.keys, this.keys.activeKeyId, 'encrypt')!;
-    const sealed = xchacha20poly1305(key, nonce, this.aad(this.keys.activeKeyId, binding)).encrypt(plaintext);
+    const sealed = this.aead.seal(key, nonce, this.aad(this.keys.activeKeyId, binding), plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);
@@ -70,7 +74,7 @@ export class Sealer {
       );
     }
     try {
-      return xchacha20poly1305(key, body.subarray(0, NONCE_BYTES), this.aad(keyId, binding)).decrypt(body.subarray(NONCE_BYTES));
+      return this.aead.open(key, body.subarray(0, NONCE_BYTES), this.aad(keyId, binding), body.subarray(NONCE_BYTES));
     } catch {
       throw new SealedError(
         'SEALED_TAMPERED',

@@ -5,6 +5,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeValue } from '../../src/codec/codec';
+import { nativeAead, nobleAead } from '../../src/envelope/aead';
 import { bindingBytes, Sealer } from '../../src/envelope/sealer';
 import { KeyRing } from '../../src/keys/key-ring';
 import vectors from '../../vectors/envelope-v1.json';
@@ -26,8 +27,8 @@ function independentOpen(keyBase64: string, table: string, column: string, envel
 const asJson = (v: unknown): unknown =>
   typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : Buffer.isBuffer(v) ? v.toString('hex') : v;
 
-describe('envelope v1 test vectors', () => {
-  const sealer = new Sealer(new KeyRing({ active: vectors.key }));
+describe.each([nobleAead, nativeAead])('envelope v1 test vectors with the $name backend', (aead) => {
+  const sealer = new Sealer(new KeyRing({ active: vectors.key }), aead);
 
   it.each(vectors.vectors.map((v) => [v.name, v] as const))('%s opens with the independent decryptor', (_name, v) => {
     expect(Buffer.from(independentOpen(vectors.key, v.table, v.column, v.envelope)).toString('hex')).toBe(v.plaintextHex);
