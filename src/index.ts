@@ -4,15 +4,9 @@ export type { ValueType } from './codec/value-type';
 export { sealedLength } from './envelope/format';
 export { KeyRing, DEFAULT_KEYS_ENV, type KeyInput, type KeyRingOptions } from './keys/key-ring';
 export { generateKey, keyIdOf } from './keys/key-material';
-export {
-  sealedSubscriber,
-  openRawRows,
-  SealedSubscriberBase,
-  type SealedSubscriberOptions,
-  type OpenRawRowsOptions,
-  type SealedQueryEvent,
-  type SealedAfterQueryEvent,
-} from './typeorm/sealed-subscriber';
+export { sealedSubscriber, SealedSubscriberBase, type SealedSubscriberOptions } from './typeorm/sealed-subscriber';
+export type { SealedQueryEvent, SealedAfterQueryEvent } from './compat/typeorm';
+export { openRawRows, type OpenRawRowsOptions } from './typeorm/raw-rows';
 export { widenColumn, type WidenColumnOptions } from './typeorm/widen-column';
 export { KeyRotator, type KeyRotatorOptions } from './rotation/key-rotator';
 export type {

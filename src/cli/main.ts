@@ -5,7 +5,7 @@ import { DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { KeyRotator } from '../rotation/key-rotator';
 import type { CensusReport, RotationReport } from '../rotation/report';
-import { sealedSubscribersOf } from '../typeorm/data-source-check';
+import { cipherSubscribersOf } from '../cipher/registry';
 import { parseArgs, UsageError, type CliArgs, type Command } from './args';
 import { describeForeignError } from './foreign-error';
 import { formatCensus, formatReport, toJson } from './format';
@@ -242,7 +242,7 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
 /** The ring: --keys-env, else the DataSource's sealedSubscriber, else the default variable. */
 function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEnv): { keys?: KeyRing } {
   if (args.keysEnv) return { keys: KeyRing.fromEnv(args.keysEnv, env) };
-  if (sealedSubscribersOf(dataSource).length > 0) return {};
+  if (cipherSubscribersOf(dataSource).length > 0) return {};
   return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env) };
 }
 

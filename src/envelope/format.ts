@@ -36,17 +36,24 @@ export interface ParsedEnvelope {
   body: Uint8Array;
 }
 
-const HEADER_LENGTH = 20; // 'sealed:1:x:' + 8 + ':'
-const FAST_HEADER = /^sealed:1:x:[0-9a-f]{8}:$/;
+/** Characters in a header: `sealed:1:x:` + 8 + `:`. */
+export const HEADER_LENGTH = 20;
+const HEADER = /^sealed:1:x:([0-9a-f]{8}):$/;
+
+/** The key id a header (the first {@link HEADER_LENGTH} characters of a value) names; undefined when it is no valid header. */
+export function keyIdOfHeader(header: string): string | undefined {
+  return HEADER.exec(header)?.[1];
+}
 
 /** Splits and checks an envelope string; throws `SEALED_MALFORMED` naming the part that is wrong. */
 export function parseEnvelope(text: string): ParsedEnvelope {
   // The common case by fixed offsets; anything unusual goes through the diagnosing parser below.
   const header = text.slice(0, HEADER_LENGTH);
   const body = text.slice(HEADER_LENGTH);
-  if (FAST_HEADER.test(header) && BASE64URL_BODY.test(body) && body.length % 4 !== 1) {
+  const keyId = keyIdOfHeader(header);
+  if (keyId !== undefined && BASE64URL_BODY.test(body) && body.length % 4 !== 1) {
     const bytes = Buffer.from(body, 'base64url');
-    if (bytes.length >= MIN_BODY_BYTES) return { keyId: header.slice(11, 19), header, body: bytes };
+    if (bytes.length >= MIN_BODY_BYTES) return { keyId, header, body: bytes };
   }
   return diagnose(text);
 }
@@ -71,7 +78,7 @@ function diagnose(text: string): ParsedEnvelope {
  */
 export function envelopeLength(plaintextBytes: number): number {
   const body = NONCE_BYTES + plaintextBytes + TAG_BYTES;
-  return envelopeHeader('00000000').length + Math.floor(body / 3) * 4 + (body % 3 ? (body % 3) + 1 : 0);
+  return HEADER_LENGTH + Math.floor(body / 3) * 4 + (body % 3 ? (body % 3) + 1 : 0);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
-import { dataSourceOf } from '../data-source-of';
+import { dataSourceOf } from '../compat/typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ValueType } from '../codec/value-type';
 import { bindingBytes } from '../envelope/sealer';

@@ -1,9 +1,9 @@
 import type { QueryRunner } from 'typeorm';
+import { keyIdOfHeader } from '../envelope/format';
 import type { KeyRing } from '../keys/key-ring';
 import type { ColumnCensus, RotationMode } from './report';
 import type { ColumnSql } from './sql';
 
-const HEADER = /^sealed:1:x:([0-9a-f]{8}):$/;
 
 /** Counts one column's NULL, plaintext and per-key values with SQL on the envelope prefix. */
 export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeyRing): Promise<ColumnCensus & { empty: number }> {
@@ -22,7 +22,7 @@ export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeyRin
   };
   for (const [header, n] of counts.headers) {
     census.total += n;
-    const keyId = HEADER.exec(header)?.[1];
+    const keyId = keyIdOfHeader(header);
     if (keyId === undefined) census.malformed += n;
     else census.byKeyId[keyId] = (census.byKeyId[keyId] ?? 0) + n;
   }

@@ -1,8 +1,7 @@
 import type { QueryRunner } from 'typeorm';
-import { toLegacyText } from '../codec/legacy';
-import { ENVELOPE_PREFIX, looksSealed } from '../envelope/format';
+import type { FieldCipher } from '../cipher/field-cipher';
+import { ENVELOPE_PREFIX } from '../envelope/format';
 import { SealedError } from '../errors';
-import type { ColumnCrypto } from '../typeorm/column-crypto';
 import { censusOf, emptiedWarning, valuesLeft } from './column-census';
 import type { RowLock } from './dialect';
 import type { FailureTally } from './failure-tally';
@@ -12,7 +11,7 @@ import { ColumnSql, type Swap } from './sql';
 /** Settings shared by every column of one walk. */
 export interface WalkSettings {
   mode: RotationMode;
-  crypto: ColumnCrypto;
+  cipher: FieldCipher;
   batchSize: number;
   dryRun: boolean;
   stopOnFailure: boolean;
@@ -73,7 +72,7 @@ export class ColumnWalk {
   /** Runs the walk; returns false when it stopped at a failure. */
   async run(runner: QueryRunner): Promise<boolean> {
     const { mode, dryRun } = this.settings;
-    const condition = this.sql.needsWork(mode, this.settings.crypto.keys.activeKeyId);
+    const condition = this.sql.needsWork(mode, this.settings.cipher.keys.activeKeyId);
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
     const started = Date.now();
@@ -102,12 +101,12 @@ export class ColumnWalk {
 
   /** Fills in what the column holds now, what remains for the mode, warnings and the status. */
   private async finish(runner: QueryRunner, stopped: boolean): Promise<void> {
-    const { mode, dryRun, crypto } = this.settings;
+    const { mode, dryRun, cipher } = this.settings;
     const r = this.report;
-    const census = await censusOf(runner, this.sql, crypto.keys);
+    const census = await censusOf(runner, this.sql, cipher.keys);
     r.plaintext = census.plaintext;
     r.malformed = census.malformed;
-    r.remaining = mode === 'verify' ? r.failed + r.plaintext : Math.max(valuesLeft(mode, census, crypto.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
+    r.remaining = mode === 'verify' ? r.failed + r.plaintext : Math.max(valuesLeft(mode, census, cipher.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
     r.status = stopped ? 'stopped' : r.failed > 0 ? 'failed' : r.remaining > 0 ? 'incomplete' : 'complete';
     const where = `${r.entity}.${r.column}`;
     const emptied = emptiedWarning(census);
@@ -199,16 +198,16 @@ export class ColumnWalk {
 
   /** The new value for a stored one, or the SealedError that stops it from being processed. */
   private process(stored: unknown, primaryKey: string): Outcome | SealedError {
-    const { mode, crypto } = this.settings;
+    const { mode, cipher } = this.settings;
     const sc = this.sql.sc;
-    const key = () => primaryKey;
+    const ctx = { primaryKey: () => primaryKey };
     try {
       switch (mode) {
         case 'rotate':
-          return { next: crypto.seal(sc, crypto.open(sc, stored, key), key) };
+          return { next: cipher.seal(sc, cipher.open(sc, stored, ctx), ctx) };
         case 'decryptAll': {
-          const text = toLegacyText(crypto.open(sc, stored, key), sc.valueType);
-          if (looksSealed(text)) {
+          const text = cipher.legacyText(sc, cipher.open(sc, stored, ctx));
+          if (cipher.isEnvelope(text)) {
             return new SealedError(
               'SEALED_UNSUPPORTED_VALUE',
               `its plaintext starts with "${ENVELOPE_PREFIX}", so written back as plaintext it would read as an envelope; it stays sealed`,
@@ -218,9 +217,9 @@ export class ColumnWalk {
           return { next: text };
         }
         case 'encryptExisting':
-          return { next: crypto.seal(sc, crypto.readLegacy(sc, stored, key), key) };
+          return { next: cipher.seal(sc, cipher.readLegacy(sc, stored, ctx), ctx) };
         case 'verify':
-          if (looksSealed(stored)) crypto.open(sc, stored, key); // plaintext is counted by the census
+          if (cipher.isEnvelope(stored)) cipher.open(sc, stored, ctx); // plaintext is counted by the census
 
           return {};
       }

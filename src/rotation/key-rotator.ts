@@ -1,11 +1,10 @@
 import type { DataSource, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
-import { dataSourceOf } from '../data-source-of';
-import { Sealer } from '../envelope/sealer';
+import { FieldCipher } from '../cipher/field-cipher';
+import { fieldCipherOf } from '../cipher/registry';
+import { dataSourceOf } from '../compat/typeorm';
 import { SealedError } from '../errors';
 import { requireKeyRing, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
-import { ColumnCrypto } from '../typeorm/column-crypto';
-import { sealerOf } from '../typeorm/sealed-subscriber';
 import { censusOf, emptiedWarning } from './column-census';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
@@ -53,7 +52,7 @@ export interface KeyRotatorOptions {
  * ```
  */
 export class KeyRotator {
-  private readonly crypto: ColumnCrypto;
+  private readonly cipher: FieldCipher;
   private readonly batchSize: number;
 
   private readonly maxFailures: number;
@@ -62,7 +61,7 @@ export class KeyRotator {
     readonly dataSource: DataSource,
     private readonly options: KeyRotatorOptions = {},
   ) {
-    this.crypto = options.keys !== undefined ? new ColumnCrypto(new Sealer(requireKeyRing(options.keys, 'KeyRotator')), false) : sealerOf(dataSource, isForMigration(options)).crypto;
+    this.cipher = options.keys !== undefined ? new FieldCipher(requireKeyRing(options.keys, 'KeyRotator')) : fieldCipherOf(dataSource, isForMigration(options));
     this.batchSize = positiveInteger(options.batchSize, 500, 'batchSize');
     this.maxFailures = positiveInteger(options.maxFailures, 1000, 'maxFailures');
   }
@@ -120,12 +119,12 @@ export class KeyRotator {
       const columns: ColumnCensus[] = [];
       const warnings: string[] = [];
       for (const sql of await this.columns(runner)) {
-        const { empty: _empty, ...census } = await censusOf(runner, sql, this.crypto.keys);
+        const { empty: _empty, ...census } = await censusOf(runner, sql, this.cipher.keys);
         columns.push(census);
         const emptied = emptiedWarning({ ...census, empty: _empty });
         if (emptied) warnings.push(emptied);
       }
-      return { activeKeyId: this.crypto.keys.activeKeyId, columns, warnings };
+      return { activeKeyId: this.cipher.keys.activeKeyId, columns, warnings };
     });
   }
 
@@ -138,7 +137,7 @@ export class KeyRotator {
       const walks: ColumnWalk[] = [];
       const settings = {
         mode,
-        crypto: this.crypto,
+        cipher: this.cipher,
         batchSize: this.batchSize,
         dryRun: this.options.dryRun ?? false,
         stopOnFailure: this.options.stopOnFailure ?? true,
@@ -155,7 +154,7 @@ export class KeyRotator {
         mode,
         status,
         dryRun: settings.dryRun,
-        activeKeyId: this.crypto.keys.activeKeyId,
+        activeKeyId: this.cipher.keys.activeKeyId,
         columns: reports,
         failures: failures.list,
         failureGroups: failures.grouped,
@@ -169,7 +168,7 @@ export class KeyRotator {
   private async refuseUnknownKeys(runner: QueryRunner, columns: readonly ColumnSql[]): Promise<void> {
     const unknown = new Map<string, string[]>();
     for (const sql of columns) {
-      for (const id of (await censusOf(runner, sql, this.crypto.keys)).unknownKeyIds) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
+      for (const id of (await censusOf(runner, sql, this.cipher.keys)).unknownKeyIds) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
     }
     if (unknown.size === 0) return;
     const list = [...unknown].map(([id, where]) => `${id} (in ${where.join(', ')})`).join('; ');

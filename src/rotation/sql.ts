@@ -1,7 +1,8 @@
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
-import { ENVELOPE_PREFIX, envelopeHeader } from '../envelope/format';
+import { ENVELOPE_PREFIX, envelopeHeader, HEADER_LENGTH } from '../envelope/format';
 import { describeKey, type SealedColumn } from '../metadata/column-plan';
-import { INTERNAL_QUERY_MARKER } from '../typeorm/where-guard';
+import { escapeQuery } from '../compat/typeorm';
+import { INTERNAL_QUERY_MARKER } from '../internal-query';
 import { dialectOf, type Dialect, type RowLock } from './dialect';
 import type { RotationMode } from './report';
 
@@ -145,10 +146,9 @@ export class ColumnSql {
 
   /** Counts by bucket (`SELECT bucket, COUNT(*) ... GROUP BY`): NULL, empty, other plaintext, or the 20-character header. */
   async headerCounts(runner: QueryRunner): Promise<HeaderCounts> {
-    const header = envelopeHeader('00000000').length;
     const rows: { bucket: string; n: unknown }[] = await runner.query(
       `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${this.dialect.asText(this.column)}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
-        `THEN SUBSTR(${this.dialect.asText(this.column)}, 1, ${header}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+        `THEN SUBSTR(${this.dialect.asText(this.column)}, 1, ${HEADER_LENGTH}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
     const counts: HeaderCounts = { nulls: 0, plaintext: 0, empty: 0, headers: new Map() };
     for (const { bucket, n } of rows) {
@@ -162,8 +162,6 @@ export class ColumnSql {
   }
 
   private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {
-    // 0.3 takes a third argument (native parameters) and fails without it; 1.x takes two.
-    const escape = this.dataSource.driver.escapeQueryWithParameters as (sql: string, params: ObjectLiteral, native: ObjectLiteral) => [string, unknown[]];
-    return escape.call(this.dataSource.driver, sql, params, {});
+    return escapeQuery(this.dataSource, sql, params);
   }
 }

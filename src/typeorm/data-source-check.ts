@@ -1,19 +1,8 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
+import { cipherSubscribersOf } from '../cipher/registry';
 import { SealedError } from '../errors';
 import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
-
-/**
- * Marks every subscriber instance made by `sealedSubscriber()`. A `Symbol.for` key, not
- * `instanceof`: two copies of this package in one process (a global CLI and the application's
- * own) must recognise each other's subscribers.
- */
-export const SEALED_SUBSCRIBER = Symbol.for('typeorm-sealed.v1.sealed-subscriber');
-
-/** The sealed subscribers registered on a DataSource, in TypeORM's order. */
-export function sealedSubscribersOf(dataSource: DataSource): object[] {
-  return (dataSource.subscribers as object[]).filter((s) => typeof s === 'object' && s !== null && SEALED_SUBSCRIBER in s);
-}
 
 /** DataSources already checked: `true`, or the registration mistake found. */
 const checked = new WeakMap<DataSource, true | SealedError>();
@@ -43,7 +32,7 @@ export function checkDataSource(dataSource: DataSource): void {
 }
 
 function registrationMistake(dataSource: DataSource): SealedError | undefined {
-  const count = sealedSubscribersOf(dataSource).length;
+  const count = cipherSubscribersOf(dataSource).length;
   if (count > 1) {
     return new SealedError(
       'SEALED_CONFIG',

@@ -1,10 +1,8 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { encodeValue } from '../codec/codec';
-import { looksSealed } from '../envelope/format';
 import { SealedError } from '../errors';
-import { describeKey, describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
-import type { ColumnCrypto } from './column-crypto';
+import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
+import type { FieldCipher } from '../cipher/field-cipher';
 import { SealBatch } from './seal-batch';
 
 /** One field the sealer replaced before a write, to be put back after it. */
@@ -41,7 +39,7 @@ const MAX_TRACKED_BATCHES = 64;
 const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
 
 /**
- * Applies {@link ColumnCrypto} to whole entity objects on TypeORM's event paths:
+ * Applies the {@link FieldCipher} to whole entity objects on TypeORM's event paths:
  * - before a write, replaces the plaintext fields of the object TypeORM is about to write with
  *   envelopes (the caller's own object: save/insert/update/upsert all hand it over), at the last
  *   moment, after every other handler ran (see {@link SealBatch});
@@ -62,7 +60,7 @@ export class EntitySealer {
   /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on `save()`. */
   private readonly stale = new WeakMap<object, Set<ColumnMetadata>>();
 
-  constructor(readonly crypto: ColumnCrypto) {}
+  constructor(readonly cipher: FieldCipher) {}
 
   /**
    * Queues `entity` for sealing before TypeORM writes it and returns the batch promise that
@@ -104,7 +102,7 @@ export class EntitySealer {
         if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
           written = sc.column.getEntityValue(databaseEntity);
         } else {
-          written = this.crypto.seal(sc, value, primaryKey);
+          written = this.cipher.seal(sc, value, { primaryKey });
         }
         if (written === current) continue; // nothing replaced, nothing to put back
         sc.column.setEntityValue(entity, written);
@@ -191,32 +189,12 @@ export class EntitySealer {
       // TypeORM may announce the same object twice (relations): a field still holding what we
       // opened is plaintext already, whatever it looks like.
       if (opened?.has(sc.column) && opened.get(sc.column) === stored) continue;
-      if (!this.crypto.isCurrent(stored)) this.markStale(entity, sc.column);
-      const value = this.crypto.open(sc, stored, primaryKey);
+      if (!this.cipher.isCurrent(stored)) this.markStale(entity, sc.column);
+      const value = this.cipher.open(sc, stored, { primaryKey });
       sc.column.setEntityValue(entity, value);
       if (!opened) this.opened.set(entity, (opened = new Map()));
       opened.set(sc.column, value);
     }
-  }
-
-  /**
-   * Opens the encrypted columns of raw result rows in place. Keys are column database names, or
-   * `<alias>_<column>` when `alias` is given (the shape of `getRawMany()`).
-   */
-  openRawRows<T extends ObjectLiteral>(metadata: EntityMetadata, rows: T[], alias?: string): T[] {
-    const plan = sealedColumnsOf(metadata);
-    const keyOf = (column: ColumnMetadata) => (alias === undefined ? column.databaseName : `${alias}_${column.databaseName}`);
-    const primary = metadata.primaryColumns.map(keyOf);
-    for (const row of rows) {
-      const primaryKey = () => (primary.every((key) => row[key] !== undefined) ? describeKey(metadata, primary.map((key) => row[key])) : undefined);
-      for (const sc of plan) {
-        const key = keyOf(sc.column);
-        const stored = row[key];
-        if (stored === undefined || stored === null) continue;
-        (row as ObjectLiteral)[key] = this.crypto.open(sc, stored, primaryKey);
-      }
-    }
-    return rows;
   }
 
   private stateOf(queryRunner: QueryRunner): RunnerState {
@@ -233,12 +211,7 @@ export class EntitySealer {
 
   /** Whether `value` equals what is stored (plaintext from an earlier load). */
   private equalsStored(sc: SealedColumn, value: unknown, stored: unknown): boolean {
-    if (stored === undefined || stored === null || looksSealed(stored)) return false;
-    if (value === stored) return true;
-    try {
-      return Buffer.from(encodeValue(value, sc.valueType)).equals(encodeValue(stored, sc.valueType));
-    } catch {
-      return false;
-    }
+    if (stored === undefined || stored === null || this.cipher.isEnvelope(stored)) return false;
+    return this.cipher.sameValue(sc, value, stored);
   }
 }

@@ -3,20 +3,18 @@ import {
   getMetadataArgsStorage,
   type DataSource,
   type EntitySubscriberInterface,
-  type EntityTarget,
   type InsertEvent,
   type LoadEvent,
   type ObjectLiteral,
-  type QueryRunner,
   type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
-import { dataSourceOf } from '../data-source-of';
-import { Sealer } from '../envelope/sealer';
+import { FieldCipher } from '../cipher/field-cipher';
+import { FIELD_CIPHER, noteConfigured } from '../cipher/registry';
+import { dataSourceOf, type SealedAfterQueryEvent, type SealedQueryEvent } from '../compat/typeorm';
 import { SealedError } from '../errors';
 import { requireKeyRing, type KeyRing } from '../keys/key-ring';
-import { ColumnCrypto } from './column-crypto';
-import { checkDataSource, SEALED_SUBSCRIBER, sealedSubscribersOf } from './data-source-check';
+import { checkDataSource } from './data-source-check';
 import { EntitySealer } from './entity-sealer';
 import { WhereGuard } from './where-guard';
 
@@ -40,29 +38,15 @@ export interface SealedSubscriberOptions {
 }
 
 /**
- * The query events this subscriber reads. Declared here rather than taken from TypeORM, whose
- * query event types differ between 0.3 (generic) and 1.x.
- */
-export interface SealedQueryEvent {
-  /** The DataSource (TypeORM 1.x). */
-  dataSource?: DataSource;
-  /** The DataSource (TypeORM 0.3). */
-  connection?: DataSource;
-  queryRunner: QueryRunner;
-  query: string;
-  /** Positional (an array) or named (an object), by driver. */
-  parameters?: readonly unknown[] | object;
-}
-
-/** A query event after the query ran. */
-export interface SealedAfterQueryEvent extends SealedQueryEvent {
-  success: boolean;
-}
-
-/**
  * Base class of every subscriber class made by {@link sealedSubscriber}. Other code recognises
  * these subscribers by a `Symbol.for` brand, not by this class, so two copies of the package
  * work together.
+ *
+ * @example
+ * ```ts
+ * const subscriber = dataSource.subscribers.find((s) => s instanceof SealedSubscriberBase);
+ * JSON.stringify(subscriber); // {"subscriber":"sealedSubscriber","activeKeyId":"9f3a0c1d","keyIds":["9f3a0c1d"]}
+ * ```
  */
 export abstract class SealedSubscriberBase implements EntitySubscriberInterface<ObjectLiteral> {
   /** The sealer this subscriber applies. */
@@ -71,9 +55,9 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   protected abstract readonly guardQueries: boolean;
   private readonly guards = new WeakMap<DataSource, WhereGuard>();
 
-  /** The brand other code (and other copies of this package) find this subscriber by. */
-  get [SEALED_SUBSCRIBER](): EntitySealer {
-    return this.sealer;
+  /** The brand other code (and other copies of this package) find this subscriber and its cipher by. */
+  get [FIELD_CIPHER](): FieldCipher {
+    return this.sealer.cipher;
   }
 
   beforeQuery(event: SealedQueryEvent): void {
@@ -123,12 +107,12 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
 
   /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }`: never key material. */
   toJSON(): { subscriber: string; activeKeyId: string; keyIds: readonly string[] } {
-    const keys = this.sealer.crypto.keys;
+    const keys = this.sealer.cipher.keys;
     return { subscriber: 'sealedSubscriber', activeKeyId: keys.activeKeyId, keyIds: keys.keyIds };
   }
 
   [inspect.custom](): string {
-    return `SealedSubscriber { active: ${this.sealer.crypto.keys.activeKeyId} }`;
+    return `SealedSubscriber { active: ${this.sealer.cipher.keys.activeKeyId} }`;
   }
 }
 
@@ -150,7 +134,8 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
  */
 export function sealedSubscriber(options: SealedSubscriberOptions): new () => SealedSubscriberBase {
   const keys = requireKeyRing(options?.keys, 'sealedSubscriber');
-  const sealer = new EntitySealer(new ColumnCrypto(new Sealer(keys), options.plaintextPassthrough ?? false));
+  const cipher = new FieldCipher(keys, { plaintextPassthrough: options.plaintextPassthrough ?? false });
+  const sealer = new EntitySealer(cipher);
   const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {
     protected readonly sealer = sealer;
@@ -158,59 +143,6 @@ export function sealedSubscriber(options: SealedSubscriberOptions): new () => Se
   }
   // What @EventSubscriber() does, but first in line: TypeORM calls subscribers in registration order.
   getMetadataArgsStorage().entitySubscribers.unshift({ target: SealedSubscriber });
-  configured.push(sealer);
+  noteConfigured(cipher);
   return SealedSubscriber;
-}
-
-/** Every sealer made by sealedSubscriber() in this process (copy of the package), oldest first. */
-const configured: EntitySealer[] = [];
-
-/**
- * The sealer registered on a DataSource, found by its brand (it may come from another copy of
- * this package). With `orOnlyConfigured`, a DataSource without one (TypeORM's CLI sets
- * `subscribers: []` for its migration commands) falls back to the only sealedSubscriber
- * configured in this process, if there is exactly one. Throws `SEALED_CONFIG` otherwise.
- */
-export function sealerOf(dataSource: DataSource, orOnlyConfigured = false): EntitySealer {
-  const registered = sealedSubscribersOf(dataSource);
-  if (registered.length === 1) return (registered[0] as { [SEALED_SUBSCRIBER]: EntitySealer })[SEALED_SUBSCRIBER];
-  if (registered.length > 1) checkDataSource(dataSource);
-  if (orOnlyConfigured && configured.length === 1) return configured[0]!;
-  throw new SealedError(
-    'SEALED_CONFIG',
-    !orOnlyConfigured || configured.length === 0
-      ? 'no sealedSubscriber(...) is registered on this DataSource (is it initialized?); pass { keys } explicitly'
-      : "no sealedSubscriber(...) is registered on this DataSource (TypeORM's CLI removes subscribers while it runs migrations), " +
-          `and this process configured ${configured.length}, so which keys to use is ambiguous; pass { keys } explicitly`,
-  );
-}
-
-/** Options of {@link openRawRows}. */
-export interface OpenRawRowsOptions {
-  /**
-   * The query builder alias when rows come from `getRawMany()`/`getRawOne()` (keys are
-   * `<alias>_<column>`). Default: none, keys are column database names as `query()` returns them.
-   */
-  alias?: string;
-}
-
-/**
- * Decrypts the encrypted columns of raw rows in place (raw results never pass through
- * `afterLoad`) and returns them.
- *
- * @example
- * ```ts
- * const rows = await dataSource.query('SELECT * FROM "user"');
- * openRawRows(dataSource, User, rows);               // rows[0].email is plaintext now
- * const raw = await repo.createQueryBuilder('u').getRawMany();
- * openRawRows(dataSource, User, raw, { alias: 'u' }); // raw[0].u_email
- * ```
- */
-export function openRawRows<T extends ObjectLiteral>(
-  dataSource: DataSource,
-  entity: EntityTarget<ObjectLiteral>,
-  rows: T[],
-  options: OpenRawRowsOptions = {},
-): T[] {
-  return sealerOf(dataSource).openRawRows(dataSource.getMetadata(entity), rows, options.alias);
 }

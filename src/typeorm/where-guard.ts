@@ -1,12 +1,8 @@
 import type { EntityMetadata } from 'typeorm';
 import { SealedError } from '../errors';
+import { INTERNAL_QUERY_MARKER } from '../internal-query';
 import { sealedColumnsOf } from '../metadata/column-plan';
 
-/**
- * Queries of this library itself (the rotator compares envelopes) end with this comment. At the
- * end, not the start: TypeORM 0.3's sqlite driver tells an UPDATE by its first word.
- */
-export const INTERNAL_QUERY_MARKER = '/* typeorm-sealed */';
 
 /** An identifier, quoted in any driver's style ("pg/sqlite", `mysql`, [mssql]) or bare, in named groups `<name>1..4`. */
 const ident = (name: string) =>

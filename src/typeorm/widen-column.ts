@@ -1,5 +1,5 @@
 import type { QueryRunner, TableColumn } from 'typeorm';
-import { dataSourceOf } from '../data-source-of';
+import { dataSourceOf } from '../compat/typeorm';
 import { SealedError } from '../errors';
 
 /** Options of {@link widenColumn}. */

@@ -45,6 +45,53 @@ describe('codec', () => {
     expect(() => encodeValue(value, type)).toThrow(new CodecError(message));
   });
 
+  it('refuses JSON values that JSON cannot represent, with fixed messages', () => {
+    const circular: Record<string, unknown> = { secret: 'hunter22' };
+    circular.self = circular;
+    const throwing = {
+      toJSON: () => {
+        throw new Error('hunter22');
+      },
+    };
+    for (const value of [circular, { n: 12345678901234567890n }, { toJSON: () => undefined }, throwing]) {
+      let message = '';
+      try {
+        encodeValue(value, 'json');
+      } catch (e) {
+        expect(e).toBeInstanceOf(CodecError);
+        message = (e as Error).message;
+      }
+      expect(message).not.toBe('');
+      expect(message).not.toMatch(/hunter22|self|circular structure --|BigInt/);
+    }
+  });
+
+  it('refuses a string with a lone surrogate instead of storing U+FFFD, and keeps one inside JSON exactly', () => {
+    expect(() => encodeValue('a\uD800b', 'string')).toThrow(new CodecError('the string holds a lone UTF-16 surrogate, which UTF-8 cannot store'));
+    expect(() => encodeValue('\uDC00', 'string')).toThrow(CodecError);
+    expect(decodeValue(encodeValue('pair \uD83D\uDD10 ok', 'string'))).toBe('pair \uD83D\uDD10 ok');
+    const json = { 'k\uDBFF': ['a\uD800b'] };
+    expect(decodeValue(encodeValue(json, 'json'))).toEqual(json);
+  });
+
+  it('decodes bad bodies with fixed messages that never quote the body', () => {
+    const body = (tag: string, text: string) => Uint8Array.from([tag.charCodeAt(0), ...Buffer.from(text)]);
+    for (const [bytes, reason] of [
+      [body('j', '{"password":"hunter22"'), 'JSON body does not parse'],
+      [body('i', 'hunter22'), 'bigint body is not a decimal integer'],
+      [body('i', ''), 'bigint body is not a decimal integer'],
+      [Uint8Array.of(0x73, 0xff, 0xfe), 'text body is not valid UTF-8'],
+    ] as const) {
+      expect(() => decodeValue(bytes)).toThrow(new CodecError(reason));
+    }
+  });
+
+  it('names the type a plaintext was sealed as', () => {
+    expect(typeOfEncoded(encodeValue(1, 'number'))).toBe('number');
+    expect(typeOfEncoded(encodeValue('1', 'string'))).toBe('string');
+    expect(typeOfEncoded(Uint8Array.of(0x51))).toBeUndefined();
+  });
+
   it('refuses unknown tags and bad bodies', () => {
     expect(() => decodeValue(Uint8Array.of(0x51, 1))).toThrow(/unknown type tag/);
     expect(() => decodeValue(Uint8Array.of(0x6e, 1, 2))).toThrow(/number body is 2 bytes/);

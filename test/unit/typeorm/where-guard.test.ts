@@ -1,5 +1,6 @@
 import type { EntityMetadata } from 'typeorm';
-import { INTERNAL_QUERY_MARKER, WhereGuard } from '../../../src/typeorm/where-guard';
+import { INTERNAL_QUERY_MARKER } from '../../../src/internal-query';
+import { WhereGuard } from '../../../src/typeorm/where-guard';
 import { registerSealedProperty } from '../../../src/metadata/registry';
 
 class Person {}

@@ -1,0 +1,149 @@
+import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../codec/codec';
+import { parseLegacyValue, toLegacyText } from '../codec/legacy';
+import { defaultAead, type Aead } from '../envelope/aead';
+import { looksSealed } from '../envelope/format';
+import { Sealer } from '../envelope/sealer';
+import { SealedError, type SealedErrorContext } from '../errors';
+import type { KeyRing } from '../keys/key-ring';
+import type { SealedColumn } from '../metadata/column-plan';
+
+/**
+ * What a call knows about the row its value belongs to. Today it names the row in errors; it is
+ * also where a per-row key choice or a row binding will come from.
+ */
+export interface FieldContext {
+  /** The row's primary key for messages (`id=42`), computed only when an error needs it. */
+  primaryKey?: () => string | undefined;
+}
+
+/** Options of {@link FieldCipher}. */
+export interface FieldCipherOptions {
+  /** Read values that are not envelopes as legacy plaintext instead of failing. Default: `false`. */
+  plaintextPassthrough?: boolean;
+  /** The XChaCha20-Poly1305 backend. Default: native where available, else noble (same bytes). */
+  aead?: Aead;
+}
+
+const NO_CONTEXT: FieldContext = {};
+
+/**
+ * The one way from a column and a value to the stored string and back: codec, envelope and keys.
+ * One per DataSource (made by `sealedSubscriber`, found by the rotator through the subscriber's
+ * brand), or one per rotator given its own keys. Errors name entity, column, row and key id, never
+ * the value.
+ */
+export class FieldCipher {
+  private readonly sealer: Sealer;
+  /** Read non-envelope values as legacy plaintext instead of failing. */
+  readonly plaintextPassthrough: boolean;
+
+  constructor(keys: KeyRing, options: FieldCipherOptions = {}) {
+    this.sealer = new Sealer(keys, options.aead ?? defaultAead);
+    this.plaintextPassthrough = options.plaintextPassthrough ?? false;
+  }
+
+  /** The key ring this cipher seals and opens with. */
+  get keys(): KeyRing {
+    return this.sealer.keys;
+  }
+
+  /** Encodes and seals a non-null value under the active key; checks it fits the column. */
+  seal(sc: SealedColumn, value: unknown, ctx: FieldContext = NO_CONTEXT): string {
+    if (typeof value === 'function') {
+      throw new SealedError('SEALED_UNSUPPORTED_VALUE', 'a raw SQL function cannot be encrypted: pass the value itself', where(sc, ctx));
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = encodeValue(value, sc.valueType);
+    } catch (e) {
+      if (e instanceof CodecError) throw new SealedError('SEALED_UNSUPPORTED_VALUE', e.message, where(sc, ctx));
+      throw e;
+    }
+    const envelope = this.sealer.seal(plaintext, sc.binding);
+    if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
+      throw new SealedError(
+        'SEALED_VALUE_TOO_LONG',
+        `the sealed value takes ${envelope.length} characters but the column holds ${sc.maxLength}; widen it (sealedLength(bytes) gives the size) or use type "text"`,
+        { ...where(sc, ctx), keyId: this.keys.activeKeyId },
+      );
+    }
+    return envelope;
+  }
+
+  /**
+   * Opens a stored non-null value. Plaintext fails with `SEALED_PLAINTEXT` unless passthrough is
+   * on, in which case it is read as the column's type.
+   */
+  open(sc: SealedColumn, stored: unknown, ctx: FieldContext = NO_CONTEXT): unknown {
+    if (!looksSealed(stored)) {
+      if (!this.plaintextPassthrough) {
+        throw new SealedError(
+          'SEALED_PLAINTEXT',
+          'the stored value is not sealed; if the column holds data written before encryption, enable plaintextPassthrough and run encryptExisting',
+          where(sc, ctx),
+        );
+      }
+      return this.readLegacy(sc, stored, ctx);
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = this.sealer.open(stored, sc.binding);
+    } catch (e) {
+      if (e instanceof SealedError) throw e.withContext(where(sc, ctx));
+      throw e;
+    }
+    const sealedAs = typeOfEncoded(plaintext);
+    if (sealedAs !== sc.valueType) {
+      // Authentic, but sealed for another type: a column that shares its binding (boundTo) with
+      // another, or a valueType changed after values were written.
+      throw new SealedError('SEALED_TYPE_MISMATCH', `the value was sealed as ${sealedAs ?? 'an unknown type'} but the column's valueType is ${sc.valueType}`, where(sc, ctx));
+    }
+    try {
+      return decodeValue(plaintext);
+    } catch (e) {
+      // Authenticated but undecodable: only a bug or a foreign writer with our key can cause it.
+      if (e instanceof CodecError) throw new SealedError('SEALED_MALFORMED', `the opened value does not decode: ${e.message}`, where(sc, ctx));
+      throw e;
+    }
+  }
+
+  /** Reads a legacy plaintext value as the column's type; `SEALED_PLAINTEXT` when it cannot. */
+  readLegacy(sc: SealedColumn, stored: unknown, ctx: FieldContext = NO_CONTEXT): unknown {
+    try {
+      return parseLegacyValue(stored, sc.valueType);
+    } catch (e) {
+      if (e instanceof CodecError) throw new SealedError('SEALED_PLAINTEXT', `${e.message} (expected ${sc.valueType})`, where(sc, ctx));
+      throw e;
+    }
+  }
+
+  /** The plaintext text form of a value (FORMAT.md, "Plaintext passthrough"), as `decryptAll` stores it. */
+  legacyText(sc: SealedColumn, value: unknown): string {
+    return toLegacyText(value, sc.valueType);
+  }
+
+  /** Whether two plaintext values of the column are the same value (equal encodings). */
+  sameValue(sc: SealedColumn, a: unknown, b: unknown): boolean {
+    if (a === b) return true;
+    try {
+      return Buffer.from(encodeValue(a, sc.valueType)).equals(encodeValue(b, sc.valueType));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether a stored value claims to be an envelope (starts with `sealed:`); plaintext otherwise. */
+  isEnvelope(stored: unknown): stored is string {
+    return looksSealed(stored);
+  }
+
+  /** Whether a stored value is sealed under the active key (plaintext and older keys are not). */
+  isCurrent(stored: unknown): boolean {
+    return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
+  }
+}
+
+function where(sc: SealedColumn, ctx: FieldContext): SealedErrorContext {
+  const pk = ctx.primaryKey?.();
+  return pk === undefined ? { entity: sc.entity, column: sc.path } : { entity: sc.entity, column: sc.path, primaryKey: pk };
+}
