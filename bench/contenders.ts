@@ -66,7 +66,8 @@ export async function ensureDatabase(dialect: Dialect): Promise<void> {
   const admin = await new DataSource({ ...connection(dialect, ''), database: 'test' } as DataSourceOptions).initialize();
   try {
     if (dialect === 'mariadb') await admin.query(`CREATE DATABASE IF NOT EXISTS ${BENCH_DATABASE}`);
-    else if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DATABASE])).length === 0) await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    else if ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [BENCH_DATABASE])).length === 0)
+      await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
   } finally {
     await admin.destroy();
   }

@@ -35,10 +35,26 @@ export async function cryptoBenchmarks(reps: number): Promise<CryptoResult[]> {
     const native = nativeSeal(key, plaintext);
     const s = { seal: [] as number[], open: [] as number[], nseal: [] as number[], nopen: [] as number[] };
     for (let rep = 0; rep < reps; rep++) {
-      s.seal.push(await time(() => { for (let i = 0; i < ops; i++) sealer.seal(plaintext, binding); }));
-      s.open.push(await time(() => { for (let i = 0; i < ops; i++) sealer.open(envelope, binding); }));
-      s.nseal.push(await time(() => { for (let i = 0; i < ops; i++) nativeSeal(key, plaintext); }));
-      s.nopen.push(await time(() => { for (let i = 0; i < ops; i++) nativeOpen(key, native); }));
+      s.seal.push(
+        await time(() => {
+          for (let i = 0; i < ops; i++) sealer.seal(plaintext, binding);
+        }),
+      );
+      s.open.push(
+        await time(() => {
+          for (let i = 0; i < ops; i++) sealer.open(envelope, binding);
+        }),
+      );
+      s.nseal.push(
+        await time(() => {
+          for (let i = 0; i < ops; i++) nativeSeal(key, plaintext);
+        }),
+      );
+      s.nopen.push(
+        await time(() => {
+          for (let i = 0; i < ops; i++) nativeOpen(key, native);
+        }),
+      );
     }
     const us = (ms: number[]) => (median(ms) * 1000) / ops;
     out.push({ size, sealUs: us(s.seal), openUs: us(s.open), nativeSealUs: us(s.nseal), nativeOpenUs: us(s.nopen) });

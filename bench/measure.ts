@@ -36,7 +36,7 @@ export function text(seed: number, length: number): string {
   let out = '';
   while (out.length < length) {
     x = (x * 1103515245 + 12345) >>> 0;
-    out += String.fromCharCode(97 + (x >>> 16) % 26);
+    out += String.fromCharCode(97 + ((x >>> 16) % 26));
   }
   return out;
 }

@@ -34,19 +34,31 @@ export async function ormBenchmarks(dialect: Dialect, sqliteFile: string, rows: 
       for (const { name, repo } of rotate(sources, rep)) {
         await repo.clear();
         const entities = Array.from({ length: rows }, (_, i) => repo.create(fresh(i)));
-        record(`bulk insert: save() ${rows} rows, chunks of 500`, name, await time(() => repo.save(entities, { chunk: rows / 500 > 1 ? Math.ceil(rows / 500) : 1 })));
+        record(
+          `bulk insert: save() ${rows} rows, chunks of 500`,
+          name,
+          await time(() => repo.save(entities, { chunk: rows / 500 > 1 ? Math.ceil(rows / 500) : 1 })),
+        );
         record(`bulk load: find() ${rows} rows`, name, await time(() => repo.find()));
         const ids = entities.map((e) => e.id);
-        record(`findOneBy(id) x${lookups}`, name, await time(async () => {
-          for (let i = 0; i < lookups; i++) await repo.findOneBy({ id: ids[(i * 7919) % ids.length]! });
-        }));
+        record(
+          `findOneBy(id) x${lookups}`,
+          name,
+          await time(async () => {
+            for (let i = 0; i < lookups; i++) await repo.findOneBy({ id: ids[(i * 7919) % ids.length]! });
+          }),
+        );
         const one = (await repo.findOneBy({ id: ids[0]! }))!;
-        record(`save() one changed entity x${singleSaves}`, name, await time(async () => {
-          for (let i = 0; i < singleSaves; i++) {
-            one.email = text(i + 7, 40);
-            await repo.save(one);
-          }
-        }));
+        record(
+          `save() one changed entity x${singleSaves}`,
+          name,
+          await time(async () => {
+            for (let i = 0; i < singleSaves; i++) {
+              one.email = text(i + 7, 40);
+              await repo.save(one);
+            }
+          }),
+        );
       }
     }
   } finally {

@@ -57,7 +57,9 @@ export async function rotationBenchmarks(dialect: Dialect, sqliteFile: string, r
       rotator.push(await time(() => new KeyRotator(ds, { entities: [RotationRow], batchSize: BATCH }).rotate())); // A -> B
       raw.push(await time(() => rawRewrite(ds, 'bench_rotation', new Sealer(toA)))); // B -> A
     }
-    const peakHeapSmallMb = await peakLiveHeapMb((sample) => new KeyRotator(ds, { entities: [SmallRotationRow], batchSize: BATCH, onProgress: sample }).rotate());
+    const peakHeapSmallMb = await peakLiveHeapMb((sample) =>
+      new KeyRotator(ds, { entities: [SmallRotationRow], batchSize: BATCH, onProgress: sample }).rotate(),
+    );
     const peakHeapLargeMb = await peakLiveHeapMb((sample) => new KeyRotator(ds, { entities: [RotationRow], batchSize: BATCH, onProgress: sample }).rotate());
     return {
       dialect,

@@ -40,13 +40,17 @@ async function main(): Promise<void> {
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of orm) {
       const { plain, sealed, 'typeorm-encrypted': te } = r.ms;
-      console.log(`| ${r.scenario} | ${r.dialect} | ${fmt(plain)} | ${fmt(sealed)} | ${fmt(te)} | ${ratio(sealed, plain)} | ${ratio(te, plain)} | ${ratio(sealed, te)} |`);
+      console.log(
+        `| ${r.scenario} | ${r.dialect} | ${fmt(plain)} | ${fmt(sealed)} | ${fmt(te)} | ${ratio(sealed, plain)} | ${ratio(te, plain)} | ${ratio(sealed, te)} |`,
+      );
     }
     console.log('\n## Crypto core (median µs per operation)\n');
     console.log('| value | seal | open | native AES-256-GCM seal | native open | seal / native | open / native |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const c of crypto) {
-      console.log(`| ${c.size} | ${fmt(c.sealUs, 2)} | ${fmt(c.openUs, 2)} | ${fmt(c.nativeSealUs, 2)} | ${fmt(c.nativeOpenUs, 2)} | ${ratio(c.sealUs, c.nativeSealUs)} | ${ratio(c.openUs, c.nativeOpenUs)} |`);
+      console.log(
+        `| ${c.size} | ${fmt(c.sealUs, 2)} | ${fmt(c.openUs, 2)} | ${fmt(c.nativeSealUs, 2)} | ${fmt(c.nativeOpenUs, 2)} | ${ratio(c.sealUs, c.nativeSealUs)} | ${ratio(c.openUs, c.nativeOpenUs)} |`,
+      );
     }
     console.log('\n## Rotation (median rows/s; largest live heap during KeyRotator.rotate, after GC at every batch)\n');
     console.log('| dialect | rows | KeyRotator.rotate | raw SQL rewrite | rotator / raw | live heap, small table | live heap, large table |');

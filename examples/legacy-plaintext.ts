@@ -21,10 +21,12 @@ export async function main(log: (line: string) => void = console.log): Promise<v
   // Rows written before encryption was turned on:
   await dataSource.query("INSERT INTO customer (name, phone) VALUES ('Grace', '+1 555 0100'), ('Linus', '+358 40 123')");
   const count = async () =>
-    (await dataSource.query(
-      `SELECT SUM(CASE WHEN phone LIKE 'sealed:1:x:${keys.activeKeyId}:%' THEN 1 ELSE 0 END) AS sealed,
+    (
+      await dataSource.query(
+        `SELECT SUM(CASE WHEN phone LIKE 'sealed:1:x:${keys.activeKeyId}:%' THEN 1 ELSE 0 END) AS sealed,
               SUM(CASE WHEN phone NOT LIKE 'sealed:%' THEN 1 ELSE 0 END) AS plaintext FROM customer`,
-    ))[0];
+      )
+    )[0];
   log(`before: ${JSON.stringify(await count())}`);
 
   const customers = dataSource.getRepository(Customer);

@@ -4,7 +4,4 @@ const fs = require('node:fs');
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
 const names = Object.keys(require(path.join(dist, 'index.js'))).filter((n) => n !== '__esModule');
-fs.writeFileSync(
-  path.join(dist, 'index.mjs'),
-  `import cjs from './index.js';\nexport const { ${names.join(', ')} } = cjs;\n`,
-);
+fs.writeFileSync(path.join(dist, 'index.mjs'), `import cjs from './index.js';\nexport const { ${names.join(', ')} } = cjs;\n`);

@@ -95,11 +95,7 @@ function definedFields(e: SealedErrorContext): SealedErrorContext {
 
 function describeContext(c: SealedErrorContext): string {
   const where = c.entity && c.column ? `${c.entity}.${c.column}` : (c.entity ?? c.column);
-  const parts = [
-    where,
-    c.primaryKey !== undefined ? `(${c.primaryKey})` : undefined,
-    c.keyId !== undefined ? `[key ${c.keyId}]` : undefined,
-  ].filter(Boolean);
+  const parts = [where, c.primaryKey !== undefined ? `(${c.primaryKey})` : undefined, c.keyId !== undefined ? `[key ${c.keyId}]` : undefined].filter(Boolean);
   return parts.length ? `${parts.join(' ')}: ` : '';
 }
 

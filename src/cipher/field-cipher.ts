@@ -96,7 +96,11 @@ export class FieldCipher {
     if (sealedAs !== sc.valueType) {
       // Authentic, but sealed for another type: a column that shares its binding (boundTo) with
       // another, or a valueType changed after values were written.
-      throw new SealedError('SEALED_TYPE_MISMATCH', `the value was sealed as ${sealedAs ?? 'an unknown type'} but the column's valueType is ${sc.valueType}`, where(sc, ctx));
+      throw new SealedError(
+        'SEALED_TYPE_MISMATCH',
+        `the value was sealed as ${sealedAs ?? 'an unknown type'} but the column's valueType is ${sc.valueType}`,
+        where(sc, ctx),
+      );
     }
     try {
       return decodeValue(plaintext);

@@ -5,7 +5,11 @@ import type { CensusReport, RotationReport } from '../rotation/report';
 function table(head: string[], rows: string[][]): string {
   const cells = rows.map((r) => r.map(printable));
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -44,7 +48,8 @@ export function formatReport(report: RotationReport): string {
       : [`${c.entity}.${c.column}`, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status],
   );
   const groups = report.failureGroups.map(
-    (g) => `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'} (${g.samples.join('; ')}${g.count > g.samples.length ? '; ...' : ''}): ${g.reason}`,
+    (g) =>
+      `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'} (${g.samples.join('; ')}${g.count > g.samples.length ? '; ...' : ''}): ${g.reason}`,
   );
   return [
     table(head, rows),

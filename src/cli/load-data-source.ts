@@ -28,6 +28,7 @@ export async function loadDataSource(file: string): Promise<DataSource> {
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
   const found = [...new Set(candidates.filter(isDataSource))];
   if (found.length === 0) throw new DataSourceFileError(`${file} exports no DataSource (export one as default or by name)`);
-  if (found.length > 1 && !isDataSource(module.default)) throw new DataSourceFileError(`${file} exports ${found.length} DataSources; export the one to use as default`);
+  if (found.length > 1 && !isDataSource(module.default))
+    throw new DataSourceFileError(`${file} exports ${found.length} DataSources; export the one to use as default`);
   return isDataSource(module.default) ? module.default : found[0]!;
 }

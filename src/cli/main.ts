@@ -213,7 +213,7 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
       ...(args.entities.length ? { entities: args.entities } : {}),
       dryRun: args.dryRun,
       stopOnFailure: !args.continueOnError,
-      onProgress: args.json ? undefined : progress.update,
+      ...(args.json ? {} : { onProgress: progress.update }),
     });
     if (command === 'census') {
       const census = await rotator.census();

@@ -14,9 +14,7 @@ export const TYPE_TAGS: Readonly<Record<ValueType, number>> = {
   bytes: 0x78, // 'x'
 };
 
-export const TAG_TYPES: ReadonlyMap<number, ValueType> = new Map(
-  (Object.entries(TYPE_TAGS) as [ValueType, number][]).map(([type, tag]) => [tag, type]),
-);
+export const TAG_TYPES: ReadonlyMap<number, ValueType> = new Map((Object.entries(TYPE_TAGS) as [ValueType, number][]).map(([type, tag]) => [tag, type]));
 
 /**
  * The value type a property's TypeScript type implies (from `design:type` metadata), or

@@ -60,7 +60,7 @@ export function parseEnvelope(text: string): ParsedEnvelope {
 
 function diagnose(text: string): ParsedEnvelope {
   const parts = text.split(':');
-  if (parts.length !== 5) throw malformed('does not have the five \':\'-separated parts sealed:1:x:<key id>:<body>');
+  if (parts.length !== 5) throw malformed("does not have the five ':'-separated parts sealed:1:x:<key id>:<body>");
   const [, version, algorithm, keyId, body] = parts as [string, string, string, string, string];
   // Fixed messages: a legacy plaintext shaped like an envelope must not be echoed.
   if (version !== FORMAT_VERSION) throw malformed(`has an unknown format version (this library reads ${FORMAT_VERSION})`);

@@ -76,11 +76,9 @@ export class Sealer {
     try {
       return this.aead.open(key, body.subarray(0, NONCE_BYTES), this.aad(keyId, binding), body.subarray(NONCE_BYTES));
     } catch {
-      throw new SealedError(
-        'SEALED_TAMPERED',
-        'authentication failed: the value was altered or truncated, or was copied from another table or column',
-        { keyId },
-      );
+      throw new SealedError('SEALED_TAMPERED', 'authentication failed: the value was altered or truncated, or was copied from another table or column', {
+        keyId,
+      });
     }
   }
 }

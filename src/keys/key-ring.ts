@@ -61,7 +61,11 @@ export class KeyRing {
         const derived = { encrypt: deriveSubkey(master, 'encrypt'), blindIndex: deriveSubkey(master, 'blind-index') };
         const same = keys.get(id);
         if (same && !Buffer.from(same.encrypt).equals(derived.encrypt)) {
-          throw new SealedError('SEALED_INVALID_KEY', `${label} is a different key with the same id as an earlier one (a fingerprint collision): generate another key`, { keyId: id });
+          throw new SealedError(
+            'SEALED_INVALID_KEY',
+            `${label} is a different key with the same id as an earlier one (a fingerprint collision): generate another key`,
+            { keyId: id },
+          );
         }
         if (!same) keys.set(id, derived);
       } finally {

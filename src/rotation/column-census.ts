@@ -4,7 +4,6 @@ import type { KeyRing } from '../keys/key-ring';
 import type { ColumnCensus, RotationMode } from './report';
 import type { ColumnSql } from './sql';
 
-
 /** Counts one column's NULL, plaintext and per-key values with SQL on the envelope prefix. */
 export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeyRing): Promise<ColumnCensus & { empty: number }> {
   const counts = await sql.headerCounts(runner);
@@ -51,6 +50,6 @@ export function emptiedWarning(census: ColumnCensus & { empty: number }): string
   if (census.total === 0 || census.nulls + census.empty < census.total) return undefined;
   return (
     `${census.entity}.${census.column}: every one of its ${census.total} rows is NULL or empty. If its type was just changed ` +
-    "with queryRunner.changeColumn() or a generated migration, the values may have been dropped (PostgreSQL and MySQL drop and re-add the column): restore from the backup and widen it with widenColumn() instead"
+    'with queryRunner.changeColumn() or a generated migration, the values may have been dropped (PostgreSQL and MySQL drop and re-add the column): restore from the backup and widen it with widenColumn() instead'
   );
 }

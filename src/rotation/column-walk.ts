@@ -88,7 +88,14 @@ export class ColumnWalk {
         progressed ||= wrote;
         stopped = stop;
         done += rows;
-        this.settings.onProgress?.({ mode, entity: this.report.entity, column: this.report.column, done, total, rate: done / Math.max((Date.now() - started) / 1000, 1e-3) });
+        this.settings.onProgress?.({
+          mode,
+          entity: this.report.entity,
+          column: this.report.column,
+          done,
+          total,
+          rate: done / Math.max((Date.now() - started) / 1000, 1e-3),
+        });
         if (stop || rows < this.settings.batchSize) break;
         cursor = this.lastKey;
       }
@@ -112,7 +119,9 @@ export class ColumnWalk {
     const emptied = emptiedWarning(census);
     if (emptied) this.warnings.push(emptied);
     if (mode === 'rotate' && r.plaintext > 0) {
-      this.warnings.push(`${where}: ${r.plaintext} plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)`);
+      this.warnings.push(
+        `${where}: ${r.plaintext} plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)`,
+      );
     }
     if (mode !== 'verify' && mode !== 'decryptAll' && r.malformed > 0) {
       this.warnings.push(
@@ -123,7 +132,12 @@ export class ColumnWalk {
   }
 
   /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
-  private async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
+  private async batch(
+    runner: QueryRunner,
+    condition: string,
+    cursor: unknown[] | undefined,
+    lock: RowLock,
+  ): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
     const dialect = this.sql.dialect;
     const deadline = Date.now() + dialect.retryForMs;
     for (let attempt = 0; ; attempt++) {

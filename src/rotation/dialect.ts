@@ -76,7 +76,9 @@ const mysql: Dialect = {
   retryForMs: 2_000,
   isTransient: (e) => [1213, 1205].includes(Number(driverError(e).errno)),
   async execute(runner, sql, parameters) {
-    const connection = (await runner.connect()) as { query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { affectedRows: number }) => void): void };
+    const connection = (await runner.connect()) as {
+      query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { affectedRows: number }) => void): void;
+    };
     return (await callback<{ affectedRows: number }>((done) => connection.query(sql, parameters, done))).affectedRows;
   },
 };

@@ -168,7 +168,8 @@ export class KeyRotator {
   private async refuseUnknownKeys(runner: QueryRunner, columns: readonly ColumnSql[]): Promise<void> {
     const unknown = new Map<string, string[]>();
     for (const sql of columns) {
-      for (const id of (await censusOf(runner, sql, this.cipher.keys)).unknownKeyIds) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
+      for (const id of (await censusOf(runner, sql, this.cipher.keys)).unknownKeyIds)
+        unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
     }
     if (unknown.size === 0) return;
     const list = [...unknown].map(([id, where]) => `${id} (in ${where.join(', ')})`).join('; ');
@@ -193,7 +194,8 @@ export class KeyRotator {
     const out: ColumnSql[] = [];
     for (const metadata of metadatas) {
       const sealed = sealedColumnsOf(metadata);
-      if (sealed.length && metadata.primaryColumns.length === 0) throw new SealedError('SEALED_CONFIG', 'the rotator needs a primary key to walk the table', { entity: metadata.name });
+      if (sealed.length && metadata.primaryColumns.length === 0)
+        throw new SealedError('SEALED_CONFIG', 'the rotator needs a primary key to walk the table', { entity: metadata.name });
       for (const sc of sealed) {
         const id = `${metadata.tablePath}\u0000${sc.column.databaseName}`;
         if (seen.has(id)) continue;

@@ -79,7 +79,13 @@ export class ColumnSql {
    * The next batch after `cursor` (keyset pagination on the primary key). `lock`: `skip` takes
    * row locks and skips rows another process holds, `wait` waits for them, `none` reads only.
    */
-  async batch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, size: number, lock: RowLock): Promise<{ key: unknown[]; value: unknown }[]> {
+  async batch(
+    runner: QueryRunner,
+    condition: string,
+    cursor: unknown[] | undefined,
+    size: number,
+    lock: RowLock,
+  ): Promise<{ key: unknown[]; value: unknown }[]> {
     const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
     const after = cursor ? ` AND (${this.keys.join(', ')}) > (${cursor.map((_, i) => `:c${i}`).join(', ')})` : '';
     const [sql, params] = this.escape(
@@ -154,7 +160,7 @@ export class ColumnSql {
     for (const { bucket, n } of rows) {
       const count = Number(n);
       if (bucket === 'null') counts.nulls += count;
-      else if (bucket === 'empty') (counts.empty += count), (counts.plaintext += count);
+      else if (bucket === 'empty') ((counts.empty += count), (counts.plaintext += count));
       else if (bucket === 'plaintext') counts.plaintext += count;
       else counts.headers.set(bucket, (counts.headers.get(bucket) ?? 0) + count);
     }

@@ -25,7 +25,8 @@ export function checkDataSource(dataSource: DataSource): void {
   }
   for (const metadata of dataSource.entityMetadatas) {
     for (const sc of sealedColumnsOf(metadata)) {
-      if ((sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]) sc.column.transformer = undefined;
+      // TypeORM reads `transformer` at every use; without one, values pass as they are.
+      if ((sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]) delete (sc.column as { transformer?: unknown }).transformer;
     }
   }
   checked.set(dataSource, true);

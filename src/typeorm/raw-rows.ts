@@ -24,13 +24,26 @@ export interface OpenRawRowsOptions {
  * openRawRows(dataSource, User, raw, { alias: 'u' }); // raw[0].u_email
  * ```
  */
-export function openRawRows<T extends ObjectLiteral>(dataSource: DataSource, entity: EntityTarget<ObjectLiteral>, rows: T[], options: OpenRawRowsOptions = {}): T[] {
+export function openRawRows<T extends ObjectLiteral>(
+  dataSource: DataSource,
+  entity: EntityTarget<ObjectLiteral>,
+  rows: T[],
+  options: OpenRawRowsOptions = {},
+): T[] {
   const cipher = fieldCipherOf(dataSource);
   const metadata = dataSource.getMetadata(entity);
   const keyOf = (column: ColumnMetadata) => (options.alias === undefined ? column.databaseName : `${options.alias}_${column.databaseName}`);
   const primary = metadata.primaryColumns.map(keyOf);
   for (const row of rows) {
-    const ctx = { primaryKey: () => (primary.every((key) => row[key] !== undefined) ? describeKey(metadata, primary.map((key) => row[key])) : undefined) };
+    const ctx = {
+      primaryKey: () =>
+        primary.every((key) => row[key] !== undefined)
+          ? describeKey(
+              metadata,
+              primary.map((key) => row[key]),
+            )
+          : undefined,
+    };
     for (const sc of sealedColumnsOf(metadata)) {
       const key = keyOf(sc.column);
       const stored = row[key];

@@ -3,10 +3,8 @@ import { SealedError } from '../errors';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
 import { sealedColumnsOf } from '../metadata/column-plan';
 
-
 /** An identifier, quoted in any driver's style ("pg/sqlite", `mysql`, [mssql]) or bare, in named groups `<name>1..4`. */
-const ident = (name: string) =>
-  String.raw`(?:"(?<${name}1>[^"]+)"|\x60(?<${name}2>[^\x60]+)\x60|\[(?<${name}3>[^\]]+)\]|(?<${name}4>[A-Za-z_][A-Za-z0-9_$]*))`;
+const ident = (name: string) => String.raw`(?:"(?<${name}1>[^"]+)"|\x60(?<${name}2>[^\x60]+)\x60|\[(?<${name}3>[^\]]+)\]|(?<${name}4>[A-Za-z_][A-Za-z0-9_$]*))`;
 /** `alias.column` or `column`. */
 const REF = String.raw`(?:${ident('q')}\.)?${ident('c')}`;
 const OPERATOR = String.raw`(?<op>=|!=|<>|<=|>=|<|>|(?:NOT\s+)?(?:I?LIKE|IN|BETWEEN)\b)`;

@@ -109,7 +109,10 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(verify.code).toBe(1);
     expect(verify.stdout).toMatch(/Account\.email SEALED_TAMPERED: 1 row \(id=1\): authentication failed/);
 
-    await rawUpdate(ds, 'cli_account', 'email', sealFor(new KeyRing({ active: generateKey() }), 'cli_account', 'email', 'string', 'x'), { column: 'login', value: 'a0' });
+    await rawUpdate(ds, 'cli_account', 'email', sealFor(new KeyRing({ active: generateKey() }), 'cli_account', 'email', 'string', 'x'), {
+      column: 'login',
+      value: 'a0',
+    });
     const refused = await run('rotate');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('SEALED_WRONG_KEY');
@@ -166,7 +169,13 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
   it('prints stored primary keys with control characters escaped', async () => {
     const hostile = 'x\u001b[2J\u001b[H\r\n[ok] all values verified\u009b';
     const label = sealFor(ring, 'cli_tag', 'label', 'string', 'a label');
-    await ds.createQueryBuilder().insert().into(Tag).values({ name: hostile, label: label.slice(0, -4) }).callListeners(false).execute();
+    await ds
+      .createQueryBuilder()
+      .insert()
+      .into(Tag)
+      .values({ name: hostile, label: label.slice(0, -4) })
+      .callListeners(false)
+      .execute();
     const verify = await run('verify', '--continue-on-error', '--entity', 'Tag');
     expect(verify.code).toBe(1);
     expect(verify.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
@@ -177,12 +186,26 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
   }, 120_000);
 
   it('groups failures, with a count and sample rows, and --max-failures raises the limit', async () => {
-    const bad = Array.from({ length: 30 }, (_, i) => ({ login: `bad${i}`, email: sealFor(ring, 'cli_account', 'email', 'string', `bad${i}@example.com`), score: 'not a number' }));
-    await ds.createQueryBuilder().insert().into(Account).values(bad as never[]).callListeners(false).execute();
+    const bad = Array.from({ length: 30 }, (_, i) => ({
+      login: `bad${i}`,
+      email: sealFor(ring, 'cli_account', 'email', 'string', `bad${i}@example.com`),
+      score: 'not a number',
+    }));
+    await ds
+      .createQueryBuilder()
+      .insert()
+      .into(Account)
+      .values(bad as never[])
+      .callListeners(false)
+      .execute();
     const limited = await run('encrypt-existing', '--dry-run', '--continue-on-error', '--max-failures', '10');
     expect(limited.code).toBe(1);
     const lines = limited.stdout.split('\n').filter((l) => l.includes('SEALED_PLAINTEXT'));
-    expect(lines).toEqual([expect.stringMatching(/^ {2}Account\.score SEALED_PLAINTEXT: 10 rows \(id=41; id=42; id=43; id=44; id=45; \.\.\.\): legacy value is not a number \(expected number\)$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^ {2}Account\.score SEALED_PLAINTEXT: 10 rows \(id=41; id=42; id=43; id=44; id=45; \.\.\.\): legacy value is not a number \(expected number\)$/,
+      ),
+    ]);
     expect(limited.stdout).toMatch(/Account\.score\s+10\s+0\s+0\s+10\s+\d+\s+stopped/);
     const all = await run('encrypt-existing', '--dry-run', '--continue-on-error', '--max-failures', '5000', '--json');
     const report = JSON.parse(all.stdout);
@@ -193,10 +216,24 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
   it('a rotation killed with SIGKILL midway finishes on the next run, losing and double-sealing nothing', async () => {
     const many = 600;
     await ds.getRepository(Account).clear();
-    const values = Array.from({ length: many }, (_, i) => ({ login: `k${i}`, email: sealFor(oldRing, 'cli_account', 'email', 'string', `k${i}@example.com`), score: null }));
-    for (let i = 0; i < many; i += 200) await ds.createQueryBuilder().insert().into(Account).values(values.slice(i, i + 200)).callListeners(false).execute();
+    const values = Array.from({ length: many }, (_, i) => ({
+      login: `k${i}`,
+      email: sealFor(oldRing, 'cli_account', 'email', 'string', `k${i}@example.com`),
+      score: null,
+    }));
+    for (let i = 0; i < many; i += 200)
+      await ds
+        .createQueryBuilder()
+        .insert()
+        .into(Account)
+        .values(values.slice(i, i + 200))
+        .callListeners(false)
+        .execute();
 
-    const child = spawn(process.execPath, [BIN, 'rotate', '-d', FIXTURE, '--batch-size', '10'], { env: { ...process.env, ...env, CLI_SLOW: '3' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'rotate', '-d', FIXTURE, '--batch-size', '10'], {
+      env: { ...process.env, ...env, CLI_SLOW: '3' },
+      stdio: 'ignore',
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     await waitFor(async () => (await underNew()) >= 50, 30_000);
     child.kill('SIGKILL');
@@ -227,4 +264,3 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-

@@ -49,7 +49,11 @@ describe.each(testDialects())('adopting encryption on %s', (dialect) => {
       const q = (n: string) => ds.driver.escape(n);
       const p = (i: number) => (dialect === 'postgres' ? `$${i}` : '?');
       for (const row of ROWS) {
-        await ds.query(`INSERT INTO ${q(table)} (${q('phone')}, ${q('code')}, ${q('vip')}) VALUES (${p(1)}, ${p(2)}, ${p(3)})`, [row.phone, row.code, row.vip === null ? null : dialect === 'postgres' ? row.vip : Number(row.vip)]);
+        await ds.query(`INSERT INTO ${q(table)} (${q('phone')}, ${q('code')}, ${q('vip')}) VALUES (${p(1)}, ${p(2)}, ${p(3)})`, [
+          row.phone,
+          row.code,
+          row.vip === null ? null : dialect === 'postgres' ? row.vip : Number(row.vip),
+        ]);
       }
     }
   }, 60_000);
@@ -58,7 +62,11 @@ describe.each(testDialects())('adopting encryption on %s', (dialect) => {
   it('a dry run before widening converts TypeORM-stored booleans (0/1, true/false) and lists nothing to fix', async () => {
     const report = await new KeyRotator(ds, { dryRun: true, stopOnFailure: false }).encryptExisting();
     expect(report.failureGroups).toEqual([]);
-    expect(report.columns.map((c) => [c.column, c.rewritten])).toEqual([['phone', 2], ['code', 3], ['vip', 2]]);
+    expect(report.columns.map((c) => [c.column, c.rewritten])).toEqual([
+      ['phone', 2],
+      ['code', 3],
+      ['vip', 2],
+    ]);
     expect(report.status).toBe('complete');
   }, 60_000);
 
@@ -78,7 +86,11 @@ describe.each(testDialects())('adopting encryption on %s', (dialect) => {
     expect(report).toMatchObject({ status: 'complete', failureGroups: [], warnings: [] });
     const loaded = await ds.getRepository(LegacyAccount).find({ order: { id: 'ASC' } });
     expect(loaded.map(({ phone, code, vip }) => ({ phone, code, vip }))).toEqual(ROWS);
-    expect(await rawColumn(ds, 'legacy_account', 'code')).toEqual([expect.stringMatching(/^sealed:1:x:/), expect.stringMatching(/^sealed:1:x:/), expect.stringMatching(/^sealed:1:x:/)]);
+    expect(await rawColumn(ds, 'legacy_account', 'code')).toEqual([
+      expect.stringMatching(/^sealed:1:x:/),
+      expect.stringMatching(/^sealed:1:x:/),
+      expect.stringMatching(/^sealed:1:x:/),
+    ]);
   }, 60_000);
 
   it('census and encryptExisting warn about a column that changeColumn emptied', async () => {

@@ -66,13 +66,22 @@ describe.each(testDialects())('values from application code on %s', (dialect) =>
       ['qb-insert', () => ds.createQueryBuilder().insert().into(User).values({ login: 'o-qb-insert', email: victim }).execute()],
       ['upsert', () => users.upsert({ login: 'o-upsert', email: victim }, ['login'])],
       ['update', async () => (await users.insert({ login: 'o-update', email: 'mine@corp.example' }), users.update({ login: 'o-update' }, { email: victim }))],
-      ['qb-update', async () => (await users.insert({ login: 'o-qb-update', email: 'mine@corp.example' }), ds.createQueryBuilder().update(User).set({ email: victim }).where('login = :l', { l: 'o-qb-update' }).execute())],
-      ['save-loaded', async () => {
-        await users.insert({ login: 'o-save-loaded', email: 'mine@corp.example' });
-        const mine = await users.findOneByOrFail({ login: 'o-save-loaded' });
-        mine.email = victim;
-        return users.save(mine);
-      }],
+      [
+        'qb-update',
+        async () => (
+          await users.insert({ login: 'o-qb-update', email: 'mine@corp.example' }),
+          ds.createQueryBuilder().update(User).set({ email: victim }).where('login = :l', { l: 'o-qb-update' }).execute()
+        ),
+      ],
+      [
+        'save-loaded',
+        async () => {
+          await users.insert({ login: 'o-save-loaded', email: 'mine@corp.example' });
+          const mine = await users.findOneByOrFail({ login: 'o-save-loaded' });
+          mine.email = victim;
+          return users.save(mine);
+        },
+      ],
     ];
     for (const [path, write] of writes) {
       await write();
@@ -93,7 +102,14 @@ describe.each(testDialects())('values from application code on %s', (dialect) =>
     const loaded = await users.findOneByOrFail({ login: 'twice' });
     expect(loaded.email).toBe(victim);
     const subscriber = ds.subscribers.find((s) => 'afterLoad' in s) as { afterLoad(entity: object, event: object): void };
-    subscriber.afterLoad(loaded, { dataSource: ds, connection: ds, metadata: ds.getMetadata(User), entity: loaded, queryRunner: undefined, manager: ds.manager });
+    subscriber.afterLoad(loaded, {
+      dataSource: ds,
+      connection: ds,
+      metadata: ds.getMetadata(User),
+      entity: loaded,
+      queryRunner: undefined,
+      manager: ds.manager,
+    });
     expect(loaded.email).toBe(victim);
   }, 60_000);
 
@@ -133,9 +149,15 @@ describe.each(testDialects())('values from application code on %s', (dialect) =>
     await expect(users.insert(one)).rejects.toThrow();
     expect(one).toEqual({ login: 'taken', email: 'one@example.com', score: 1.5 });
 
-    const values = [{ login: 'fresh-qb', email: 'qb@example.com' }, { login: 'taken', email: 'qb2@example.com' }];
+    const values = [
+      { login: 'fresh-qb', email: 'qb@example.com' },
+      { login: 'taken', email: 'qb2@example.com' },
+    ];
     await expect(ds.createQueryBuilder().insert().into(User).values(values).execute()).rejects.toThrow();
-    expect(values).toEqual([{ login: 'fresh-qb', email: 'qb@example.com' }, { login: 'taken', email: 'qb2@example.com' }]);
+    expect(values).toEqual([
+      { login: 'fresh-qb', email: 'qb@example.com' },
+      { login: 'taken', email: 'qb2@example.com' },
+    ]);
 
     await users.insert({ login: 'other', email: 'other@example.com' });
     const patch = { login: 'taken', email: 'patched@example.com' };
@@ -147,7 +169,10 @@ describe.each(testDialects())('values from application code on %s', (dialect) =>
     await expect(users.save(half)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', column: 'score' });
     expect(half).toMatchObject({ email: 'half@example.com', balance: 5n });
     // Refused in the second object of one insert: the first gets its plaintext back too.
-    const pair = [{ login: 'pair-a', email: 'a@example.com' }, { login: 'pair-b', email: 42 as never }];
+    const pair = [
+      { login: 'pair-a', email: 'a@example.com' },
+      { login: 'pair-b', email: 42 as never },
+    ];
     await expect(users.insert(pair)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE' });
     expect(pair[0]).toEqual({ login: 'pair-a', email: 'a@example.com' });
     expect(await rawColumn(ds, 'sealed_user', 'email', { column: 'login', value: 'pair-a' })).toEqual([]);

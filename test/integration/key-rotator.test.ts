@@ -16,14 +16,28 @@ const ROWS = 23;
 function seed(i: number): { login: string; email: string; score: string | null; expected: { email: string; score: number | null } } {
   const email = `user${i}@example.com`;
   const score = i % 4 === 0 ? null : i + 0.5;
-  const emailStored = [sealFor(ring1, 'sealed_user', 'email', 'string', email), sealFor(ring2, 'sealed_user', 'email', 'string', email), sealFor(ring, 'sealed_user', 'email', 'string', email), email][i % 4]!;
-  const scoreStored = score === null ? null : [String(score), sealFor(ring1, 'sealed_user', 'score', 'number', score), sealFor(ring2, 'sealed_user', 'score', 'number', score)][i % 3]!;
+  const emailStored = [
+    sealFor(ring1, 'sealed_user', 'email', 'string', email),
+    sealFor(ring2, 'sealed_user', 'email', 'string', email),
+    sealFor(ring, 'sealed_user', 'email', 'string', email),
+    email,
+  ][i % 4]!;
+  const scoreStored =
+    score === null
+      ? null
+      : [String(score), sealFor(ring1, 'sealed_user', 'score', 'number', score), sealFor(ring2, 'sealed_user', 'score', 'number', score)][i % 3]!;
   return { login: `user${i}`, email: emailStored, score: scoreStored, expected: { email, score } };
 }
 
 async function insertRaw(ds: DataSource, rows: { login: string; email: string; score: string | null }[]): Promise<void> {
   // Stored forms (envelopes, plaintext text) go in as they are: no listeners, no sealing.
-  await ds.createQueryBuilder().insert().into(User).values(rows as never[]).callListeners(false).execute();
+  await ds
+    .createQueryBuilder()
+    .insert()
+    .into(User)
+    .values(rows as never[])
+    .callListeners(false)
+    .execute();
 }
 
 describe.each(testDialects())('KeyRotator on %s', (dialect) => {
@@ -32,12 +46,14 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
 
   beforeEach(async () => {
     ds = await openDataSource(dialect, ENTITIES, [sealedSubscriber({ keys: ring })]);
-    await insertRaw(ds, seeds.map(({ login, email, score }) => ({ login, email, score })));
+    await insertRaw(
+      ds,
+      seeds.map(({ login, email, score }) => ({ login, email, score })),
+    );
   });
   afterEach(() => ds?.destroy());
 
-  const readAll = async () =>
-    (await ds.getRepository(User).find({ order: { id: 'ASC' } })).map((u) => ({ email: u.email, score: u.score }));
+  const readAll = async () => (await ds.getRepository(User).find({ order: { id: 'ASC' } })).map((u) => ({ email: u.email, score: u.score }));
 
   it('census counts NULL, plaintext and values per key id from the prefix', async () => {
     const census = await new KeyRotator(ds).census();
@@ -56,8 +72,18 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const rotated = await new KeyRotator(ds, { batchSize: 4, onProgress: (p) => progress.push(p) }).rotate();
     // Plaintext is not under any key: rotate leaves it, and says so instead of claiming completion.
     expect(rotated).toMatchObject({ mode: 'rotate', status: 'incomplete', failures: [], failureGroups: [] });
-    expect(rotated.columns.find((c) => c.column === 'email')).toMatchObject({ examined: 12, rewritten: 12, conflicts: 0, failed: 0, plaintext: 5, remaining: 5, status: 'incomplete' });
-    expect(rotated.warnings).toContain('User.email: 5 plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)');
+    expect(rotated.columns.find((c) => c.column === 'email')).toMatchObject({
+      examined: 12,
+      rewritten: 12,
+      conflicts: 0,
+      failed: 0,
+      plaintext: 5,
+      remaining: 5,
+      status: 'incomplete',
+    });
+    expect(rotated.warnings).toContain(
+      'User.email: 5 plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)',
+    );
     expect(progress.filter((p) => p.column === 'email').map((p) => p.done)).toEqual([4, 8, 12, 12]);
     expect(progress.every((p) => p.total >= 0 && p.rate >= 0)).toBe(true);
 
@@ -82,8 +108,16 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const report = await new KeyRotator(ds, { batchSize: 5 }).decryptAll();
     expect(report.status).toBe('complete');
     expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(seeds.map((s) => s.expected.email).sort());
-    const scores = (await rawColumn(ds, 'sealed_user', 'score')).filter((v) => v !== null).map(Number).sort((a, b) => a - b);
-    expect(scores).toEqual(seeds.map((s) => s.expected.score).filter((v) => v !== null).sort((a, b) => a! - b!));
+    const scores = (await rawColumn(ds, 'sealed_user', 'score'))
+      .filter((v) => v !== null)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(scores).toEqual(
+      seeds
+        .map((s) => s.expected.score)
+        .filter((v) => v !== null)
+        .sort((a, b) => a! - b!),
+    );
     expect((await new KeyRotator(ds).encryptExisting()).status).toBe('complete');
     expect(await readAll()).toEqual(seeds.map((s) => s.expected));
   });
@@ -107,7 +141,10 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
 
   it('tells envelopes from plaintext exactly, whatever the collation', async () => {
     const tricky = ['Sealed: yes', 'SEALED:1:X:DEADBEEF:abc', 'sealed'];
-    await insertRaw(ds, tricky.map((email, i) => ({ login: `tricky${i}`, email, score: null })));
+    await insertRaw(
+      ds,
+      tricky.map((email, i) => ({ login: `tricky${i}`, email, score: null })),
+    );
     const email = async () => (await new KeyRotator(ds, { entities: [User] }).census()).columns.find((c) => c.column === 'email')!;
     expect(await email()).toMatchObject({ plaintext: 5 + 3, malformed: 0 });
     expect((await new KeyRotator(ds, { entities: [User] }).encryptExisting()).status).toBe('complete');
@@ -117,7 +154,11 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
   });
 
   it('handles batches larger than a statement may carry parameters for', async () => {
-    const many = Array.from({ length: 2600 }, (_, i) => ({ login: `big${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `big${i}@example.com`), score: null }));
+    const many = Array.from({ length: 2600 }, (_, i) => ({
+      login: `big${i}`,
+      email: sealFor(ring1, 'sealed_user', 'email', 'string', `big${i}@example.com`),
+      score: null,
+    }));
     for (let i = 0; i < many.length; i += 500) await insertRaw(ds, many.slice(i, i + 500));
     const report = await new KeyRotator(ds, { batchSize: 100_000, entities: [User] }).rotate();
     expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 2600 + 12, conflicts: 0, remaining: 5, plaintext: 5 });
@@ -196,7 +237,11 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     const stranger = new KeyRing({ active: generateKey() });
     await rawUpdate(ds, 'sealed_user', 'email', sealFor(stranger, 'sealed_user', 'email', 'string', 'x'), { column: 'login', value: 'user1' });
     const before = await rawColumn(ds, 'sealed_user', 'email');
-    await expect(new KeyRotator(ds).rotate()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY', keyId: stranger.activeKeyId, message: expect.stringContaining('User.email') });
+    await expect(new KeyRotator(ds).rotate()).rejects.toMatchObject({
+      code: 'SEALED_WRONG_KEY',
+      keyId: stranger.activeKeyId,
+      message: expect.stringContaining('User.email'),
+    });
     await expect(new KeyRotator(ds).decryptAll()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY' });
     expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(before);
     const verify = await new KeyRotator(ds, { stopOnFailure: false }).verify();
@@ -206,7 +251,11 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
 
   it('compare-and-swap writes only rows that still hold the value read, matching exactly', async () => {
     const metadata = ds.getMetadata(User);
-    const sql = new ColumnSql(ds, metadata, sealedColumnsOf(metadata).find((c) => c.path === 'email')!);
+    const sql = new ColumnSql(
+      ds,
+      metadata,
+      sealedColumnsOf(metadata).find((c) => c.path === 'email')!,
+    );
     const [a, b, c] = (await ds.getRepository(User).find({ select: { id: true }, order: { id: 'ASC' }, take: 3 })).map((u) => u.id);
     const stored = async (id: number) => (await rawColumn(ds, 'sealed_user', 'email', { column: 'id', value: id }))[0] as string;
     const [va, vb, vc] = [await stored(a!), await stored(b!), await stored(c!)];
@@ -256,7 +305,11 @@ if (servers.length > 0) {
       const a = await openDataSource(dialect, ENTITIES, [sealedSubscriber({ keys: ring })]);
       const b = await openDataSource(dialect, ENTITIES, []); // same database, no schema reset after a's
       try {
-        const rows = Array.from({ length: 300 }, (_, i) => ({ login: `bulk${i}`, email: sealFor(ring1, 'sealed_user', 'email', 'string', `bulk${i}@example.com`), score: null }));
+        const rows = Array.from({ length: 300 }, (_, i) => ({
+          login: `bulk${i}`,
+          email: sealFor(ring1, 'sealed_user', 'email', 'string', `bulk${i}@example.com`),
+          score: null,
+        }));
         await insertRaw(a, rows);
         const [ra, rb] = await Promise.all([new KeyRotator(a, { batchSize: 10 }).rotate(), new KeyRotator(b, { keys: ring, batchSize: 10 }).rotate()]);
         const rewritten = (r: typeof ra) => r.columns.find((c) => c.column === 'email')!.rewritten;

@@ -11,9 +11,9 @@ describe.each(testDialects())('read paths on %s', (dialect) => {
 
   beforeAll(async () => {
     ds = await openDataSource(dialect, ENTITIES, [sealedSubscriber({ keys })]);
-    alice = await ds.getRepository(User).save(
-      ds.getRepository(User).create({ login: 'alice', email: 'alice@example.com', address: { street: 'Main St 1', city: 'Springfield' } }),
-    );
+    alice = await ds
+      .getRepository(User)
+      .save(ds.getRepository(User).create({ login: 'alice', email: 'alice@example.com', address: { street: 'Main St 1', city: 'Springfield' } }));
     await ds.getRepository(Note).save([
       { body: 'first note', author: alice },
       { body: 'second note', author: alice },
@@ -73,7 +73,10 @@ describe.each(testDialects())('read paths on %s', (dialect) => {
     expect((await ds.getRepository(Child).findOneByOrFail({ id })).pin).toBe('x'.repeat(16));
     await ds.getRepository(Child).delete({ id });
 
-    const error = await ds.getRepository(Child).save({ secret: 's', pin: 'x'.repeat(17) }).catch((e: unknown) => e);
+    const error = await ds
+      .getRepository(Child)
+      .save({ secret: 's', pin: 'x'.repeat(17) })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SealedError);
     expect(error).toMatchObject({ code: 'SEALED_VALUE_TOO_LONG', entity: 'Child', column: 'pin' });
     expect((error as Error).message).not.toContain('xxxx');
@@ -94,16 +97,27 @@ describe.each(testDialects())('read paths on %s', (dialect) => {
   });
 
   it('refuses a raw SQL function as the value of an encrypted column', async () => {
-    const set = ds.createQueryBuilder().update(User).set({ email: () => "'sql'" }).where('id = :id', { id: alice.id });
+    const set = ds
+      .createQueryBuilder()
+      .update(User)
+      .set({ email: () => "'sql'" })
+      .where('id = :id', { id: alice.id });
     await expect(set.execute()).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', entity: 'User', column: 'email' });
-    const values = ds.createQueryBuilder().insert().into(User).values({ login: 'fn', email: () => "'sql'" });
+    const values = ds
+      .createQueryBuilder()
+      .insert()
+      .into(User)
+      .values({ login: 'fn', email: () => "'sql'" });
     await expect(values.execute()).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', column: 'email' });
     expect((await ds.getRepository(User).findOneByOrFail({ id: alice.id })).email).toBe('alice@example.com');
   });
 
   it('refuses a value of the wrong type, naming entity and column only', async () => {
     const wrong = ds.getRepository(User).create({ login: 'wrong-type', email: 'w@example.com', score: 'secret-text' as never });
-    const error = await ds.getRepository(User).save(wrong).catch((e: unknown) => e);
+    const error = await ds
+      .getRepository(User)
+      .save(wrong)
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', entity: 'User', column: 'score' });
     expect((error as Error).message).toContain('expected a number, got string');
     expect((error as Error).message).not.toContain('secret-text');

@@ -61,7 +61,10 @@ describe.each(testDialects())('registration on %s', (dialect) => {
 
   it('refuses a sealed subscriber registered twice, or two rings, at initialize', async () => {
     const one = sealedSubscriber({ keys });
-    for (const subscribers of [[one, sealedSubscriber({ keys })], [one, sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })]]) {
+    for (const subscribers of [
+      [one, sealedSubscriber({ keys })],
+      [one, sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })],
+    ]) {
       // synchronize runs queries during initialize: the first one is refused, and initialize fails.
       await expect(open(ENTITIES, subscribers)).rejects.toMatchObject({
         code: 'SEALED_CONFIG',
@@ -77,7 +80,11 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       column: 'email',
       message: expect.stringContaining('would never refuse a duplicate'),
     });
-    await expect(open([IndexedSealed], [sealedSubscriber({ keys })])).rejects.toMatchObject({ code: 'SEALED_CONFIG', entity: 'IndexedSealed', column: 'email' });
+    await expect(open([IndexedSealed], [sealedSubscriber({ keys })])).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      entity: 'IndexedSealed',
+      column: 'email',
+    });
   }, 60_000);
 
   it('fails closed on a DataSource without the subscriber while another DataSource has one', async () => {
@@ -86,7 +93,10 @@ describe.each(testDialects())('registration on %s', (dialect) => {
     try {
       await sealed.getRepository(User).save({ login: 'fine', email: 'fine@example.com' });
       bare = await openDataSource(dialect, ENTITIES, []);
-      await expect(bare.getRepository(User).save({ login: 'forgot', email: 'forgot@example.com' })).rejects.toMatchObject({ code: 'SEALED_CONFIG', column: 'email' });
+      await expect(bare.getRepository(User).save({ login: 'forgot', email: 'forgot@example.com' })).rejects.toMatchObject({
+        code: 'SEALED_CONFIG',
+        column: 'email',
+      });
       await expect(bare.getRepository(User).insert({ login: 'forgot', email: 'forgot@example.com' })).rejects.toMatchObject({ code: 'SEALED_CONFIG' });
       const q = (name: string) => bare!.driver.escape(name);
       await bare.query(`INSERT INTO ${q('sealed_user')} (${q('login')}, ${q('email')}) VALUES ('raw', 'sealed:1:x:00000000:AAAA')`);
@@ -148,10 +158,12 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       const census = await new copy.KeyRotator(ds, { entities: [User] }).census();
       expect(census.columns.find((c) => c.column === 'email')).toMatchObject({ byKeyId: { [keys.activeKeyId]: 1 } });
       const rows = await ds.query(`SELECT * FROM ${ds.driver.escape('sealed_user')}`);
-      expect(copy.openRawRows(ds, User, rows)[0].email).toBe('copies@example.com');
+      expect(copy.openRawRows(ds, User, rows)[0]!.email).toBe('copies@example.com');
       // A ring of one copy is refused by the other with a clear message.
-      expect(() => new copy.KeyRotator(ds, { keys })).toThrow(expect.objectContaining({ code: 'SEALED_CONFIG', message: expect.stringContaining('another copy of typeorm-sealed') }));
-      expect(openRawRows(ds, User, await ds.query(`SELECT * FROM ${ds.driver.escape('sealed_user')}`))[0].email).toBe('copies@example.com');
+      expect(() => new copy.KeyRotator(ds, { keys })).toThrow(
+        expect.objectContaining({ code: 'SEALED_CONFIG', message: expect.stringContaining('another copy of typeorm-sealed') }),
+      );
+      expect(openRawRows(ds, User, await ds.query(`SELECT * FROM ${ds.driver.escape('sealed_user')}`))[0]!.email).toBe('copies@example.com');
       expect((await new KeyRotator(ds).verify()).status).toBe('complete');
     } finally {
       await ds.destroy();

@@ -17,7 +17,12 @@ function secretForms(): string[] {
   for (const key of [master, old]) {
     const raw = Buffer.from(key, 'base64');
     for (const bytes of [raw, Buffer.from(deriveSubkey(raw, 'encrypt')), Buffer.from(deriveSubkey(raw, 'blind-index'))]) {
-      out.push(bytes.toString('base64').slice(0, 16), bytes.toString('base64url').slice(0, 16), bytes.toString('hex').slice(0, 16), bytes.toString('latin1').slice(0, 12));
+      out.push(
+        bytes.toString('base64').slice(0, 16),
+        bytes.toString('base64url').slice(0, 16),
+        bytes.toString('hex').slice(0, 16),
+        bytes.toString('latin1').slice(0, 12),
+      );
     }
   }
   return out;
@@ -73,7 +78,8 @@ describe.each(testDialects())('secrets on %s', (dialect) => {
   const logged: string[] = [];
   const logger: Logger = {
     logQuery: (query: string, parameters?: unknown[]) => void logged.push(`${query} ${JSON.stringify(parameters ?? [])}`),
-    logQueryError: (error: string | Error, query: string, parameters?: unknown[]) => void logged.push(`${String(error)} ${query} ${JSON.stringify(parameters ?? [])}`),
+    logQueryError: (error: string | Error, query: string, parameters?: unknown[]) =>
+      void logged.push(`${String(error)} ${query} ${JSON.stringify(parameters ?? [])}`),
     logQuerySlow: (_time: number, query: string, parameters?: unknown[]) => void logged.push(`${query} ${JSON.stringify(parameters ?? [])}`),
     logSchemaBuild: () => undefined,
     logMigration: () => undefined,
@@ -106,7 +112,13 @@ describe.each(testDialects())('secrets on %s', (dialect) => {
 
   it('keeps plaintext out of the query log of encryptExisting and decryptAll', async () => {
     const secrets = ['legacy-secret-0001', 'legacy-secret-0002', 'legacy-secret-0003'];
-    await ds.createQueryBuilder().insert().into(User).values(secrets.map((email, i) => ({ login: `legacy${i}`, email }))).callListeners(false).execute();
+    await ds
+      .createQueryBuilder()
+      .insert()
+      .into(User)
+      .values(secrets.map((email, i) => ({ login: `legacy${i}`, email })))
+      .callListeners(false)
+      .execute();
     logged.length = 0;
     expect((await new KeyRotator(ds, { entities: [User] }).encryptExisting()).status).toBe('complete');
     expect((await new KeyRotator(ds, { entities: [User] }).decryptAll()).columns.find((c) => c.column === 'email')!.rewritten).toBeGreaterThan(0);

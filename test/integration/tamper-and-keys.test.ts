@@ -33,7 +33,10 @@ describe.each(testDialects())('tampering, keys and plaintext on %s', (dialect) =
 
   /** Loads the user and returns the SealedError the load raises. */
   async function loadError(id: number, on: DataSource = ds): Promise<SealedError> {
-    const error = await on.getRepository(User).findOneBy({ id }).catch((e: unknown) => e);
+    const error = await on
+      .getRepository(User)
+      .findOneBy({ id })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SealedError);
     expect((error as Error).message).not.toMatch(/@example\.com/);
     return error as SealedError;

@@ -144,7 +144,17 @@ describe.each(testDialects())('write paths on %s', (dialect) => {
 
   it('keeps NULL as NULL and seals empty string, 0 and false', async () => {
     await users.save(
-      users.create({ login: 'edge', email: '', score: 0, balance: 0n, verified: false, birthday: null, settings: null, avatar: Buffer.alloc(0), address: { street: null, city: null } }),
+      users.create({
+        login: 'edge',
+        email: '',
+        score: 0,
+        balance: 0n,
+        verified: false,
+        birthday: null,
+        settings: null,
+        avatar: Buffer.alloc(0),
+        address: { street: null, city: null },
+      }),
     );
     const where = { column: 'login', value: 'edge' };
     for (const column of ['email', 'score', 'balance', 'verified', 'avatar']) {

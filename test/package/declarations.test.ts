@@ -57,7 +57,9 @@ describe.each([
         }),
       );
       const output = await new Promise<string>((resolve) =>
-        execFile(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir }, (_error, stdout, stderr) => resolve(stdout + stderr)),
+        execFile(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir }, (_error, stdout, stderr) =>
+          resolve(stdout + stderr),
+        ),
       );
       expect(output.trim()).toBe('');
     } finally {

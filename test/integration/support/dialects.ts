@@ -12,7 +12,10 @@ export const typeormLine = TYPEORM_LINE;
 /** Dialects to test: sqlite only on the 0.3 line (driver `sqlite3`), TEST_DIALECTS otherwise. */
 export function testDialects(): Dialect[] {
   if (typeormLine === '0.3') return ['sqlite'];
-  const requested = (process.env.TEST_DIALECTS ?? 'sqlite').split(',').map((d) => d.trim()).filter(Boolean);
+  const requested = (process.env.TEST_DIALECTS ?? 'sqlite')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
   for (const d of requested) {
     if (!ALL.includes(d as Dialect)) throw new Error(`TEST_DIALECTS names "${d}"; known dialects: ${ALL.join(', ')}`);
   }
@@ -71,7 +74,8 @@ export async function openDataSource(
 ): Promise<DataSource> {
   let base: DataSourceOptions;
   if (dialect === 'sqlite') {
-    base = typeormLine === '0.3' ? ({ type: 'sqlite', database: sqliteFile } as unknown as DataSourceOptions) : { type: 'better-sqlite3', database: sqliteFile };
+    base =
+      typeormLine === '0.3' ? ({ type: 'sqlite', database: sqliteFile } as unknown as DataSourceOptions) : { type: 'better-sqlite3', database: sqliteFile };
   } else {
     await ensureWorkerDatabase(dialect);
     base = serverOptions(dialect, workerDatabase);
@@ -90,8 +94,17 @@ export async function rawColumn(dataSource: DataSource, table: string, column: s
 }
 
 /** Writes one column with plain SQL, bypassing every subscriber. */
-export async function rawUpdate(dataSource: DataSource, table: string, column: string, value: unknown, where: { column: string; value: unknown }): Promise<void> {
+export async function rawUpdate(
+  dataSource: DataSource,
+  table: string,
+  column: string,
+  value: unknown,
+  where: { column: string; value: unknown },
+): Promise<void> {
   const q = (name: string) => dataSource.driver.escape(name);
   const postgres = dataSource.driver.options.type === 'postgres';
-  await dataSource.query(`UPDATE ${q(table)} SET ${q(column)} = ${postgres ? '$1' : '?'} WHERE ${q(where.column)} = ${postgres ? '$2' : '?'}`, [value, where.value]);
+  await dataSource.query(`UPDATE ${q(table)} SET ${q(column)} = ${postgres ? '$1' : '?'} WHERE ${q(where.column)} = ${postgres ? '$2' : '?'}`, [
+    value,
+    where.value,
+  ]);
 }

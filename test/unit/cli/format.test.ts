@@ -13,8 +13,30 @@ function report(overrides: Partial<RotationReport> = {}): RotationReport {
     status: 'failed',
     dryRun: false,
     activeKeyId: 'abcdef01',
-    columns: [{ entity: 'User', column: 'email', table: 'user', examined: 3, rewritten: 0, conflicts: 0, failed: 1, plaintext: 0, malformed: 0, remaining: 1, status: 'failed' }],
-    failures: [{ entity: 'User', column: 'email', primaryKey: HOSTILE_KEY, code: 'SEALED_TAMPERED', message: `SEALED_TAMPERED: User.email (${HOSTILE_KEY}): authentication failed` }],
+    columns: [
+      {
+        entity: 'User',
+        column: 'email',
+        table: 'user',
+        examined: 3,
+        rewritten: 0,
+        conflicts: 0,
+        failed: 1,
+        plaintext: 0,
+        malformed: 0,
+        remaining: 1,
+        status: 'failed',
+      },
+    ],
+    failures: [
+      {
+        entity: 'User',
+        column: 'email',
+        primaryKey: HOSTILE_KEY,
+        code: 'SEALED_TAMPERED',
+        message: `SEALED_TAMPERED: User.email (${HOSTILE_KEY}): authentication failed`,
+      },
+    ],
     failureGroups: [{ entity: 'User', column: 'email', code: 'SEALED_TAMPERED', reason: 'authentication failed', count: 1, samples: [HOSTILE_KEY] }],
     warnings: [`User.email: ${HOSTILE_KEY}`],
     durationMs: 12,
@@ -37,7 +59,13 @@ describe('CLI output', () => {
   it('groups failures: one line per column, code and reason, with a count and samples', () => {
     const samples = ['id=1', 'id=2', 'id=3', 'id=4', 'id=5'];
     const text = formatReport(
-      report({ mode: 'encryptExisting', dryRun: true, failureGroups: [{ entity: 'User', column: 'flag', code: 'SEALED_PLAINTEXT', reason: 'legacy value is not true/false/1/0 (expected boolean)', count: 1500, samples }] }),
+      report({
+        mode: 'encryptExisting',
+        dryRun: true,
+        failureGroups: [
+          { entity: 'User', column: 'flag', code: 'SEALED_PLAINTEXT', reason: 'legacy value is not true/false/1/0 (expected boolean)', count: 1500, samples },
+        ],
+      }),
     );
     expect(text.split('\n').filter((l) => l.includes('SEALED_PLAINTEXT'))).toEqual([
       '  User.flag SEALED_PLAINTEXT: 1500 rows (id=1; id=2; id=3; id=4; id=5; ...): legacy value is not true/false/1/0 (expected boolean)',

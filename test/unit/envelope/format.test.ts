@@ -34,7 +34,13 @@ describe('envelope format', () => {
   });
 
   it('never echoes what it parses: a legacy plaintext shaped like an envelope stays out of the message', () => {
-    for (const text of ['sealed:hunter22:x:abcdef01:AAAA', 'sealed:1:hunter22:abcdef01:AAAA', 'sealed:1:x:hunter22:AAAA', 'sealed:hunter22', 'sealed:1:x:abcdef01:hunter22!']) {
+    for (const text of [
+      'sealed:hunter22:x:abcdef01:AAAA',
+      'sealed:1:hunter22:abcdef01:AAAA',
+      'sealed:1:x:hunter22:AAAA',
+      'sealed:hunter22',
+      'sealed:1:x:abcdef01:hunter22!',
+    ]) {
       let message = '';
       try {
         parseEnvelope(text);

@@ -17,7 +17,9 @@ describe('Sealer', () => {
   });
 
   it('uses a fresh nonce for every seal', () => {
-    const nonces = new Set(Array.from({ length: 100 }, () => Buffer.from(sealer.seal(plaintext, users).split(':')[4]!, 'base64url').subarray(0, 24).toString('hex')));
+    const nonces = new Set(
+      Array.from({ length: 100 }, () => Buffer.from(sealer.seal(plaintext, users).split(':')[4]!, 'base64url').subarray(0, 24).toString('hex')),
+    );
     expect(nonces.size).toBe(100);
   });
 
@@ -31,7 +33,9 @@ describe('Sealer', () => {
     expect(() => sealer.open(envelope, bindingBytes('users', 'name'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
     expect(() => sealer.open(envelope, bindingBytes('admins', 'email'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
     // "a\0bc" vs "ab\0c": the NUL separator keeps table and column apart
-    expect(() => sealer.open(sealer.seal(plaintext, bindingBytes('a', 'bc')), bindingBytes('ab', 'c'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
+    expect(() => sealer.open(sealer.seal(plaintext, bindingBytes('a', 'bc')), bindingBytes('ab', 'c'))).toThrow(
+      expect.objectContaining({ code: 'SEALED_TAMPERED' }),
+    );
     const relabelled = envelope.replace(ring.activeKeyId, ring.keyIds[1]!);
     expect(() => sealer.open(relabelled, users)).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
   });

@@ -29,9 +29,7 @@ describe('KeyRing', () => {
   });
 
   it('detects a wrong key under a known id (SEALED_KEY_ID_MISMATCH)', () => {
-    expect(() => KeyRing.fromString(`${keyIdOf(active)}:${old}`)).toThrow(
-      expect.objectContaining({ code: 'SEALED_KEY_ID_MISMATCH', keyId: keyIdOf(active) }),
-    );
+    expect(() => KeyRing.fromString(`${keyIdOf(active)}:${old}`)).toThrow(expect.objectContaining({ code: 'SEALED_KEY_ID_MISMATCH', keyId: keyIdOf(active) }));
     expect(() => new KeyRing({ active: { id: 'deadbeef', key: active } })).toThrow(/not the key that id names/);
   });
 

@@ -24,7 +24,7 @@ describe('WhereGuard', () => {
     'SELECT "p"."id" FROM "people" "p" WHERE $1 = "p"."email"',
     'SELECT "p"."id" FROM "people" "p" WHERE ? = LOWER("p"."email")',
     'SELECT t.id FROM people t WHERE t.email = ?',
-    "SELECT COUNT(*) FROM \"people\" WHERE \"email\" LIKE 'sealed' OR \"email\" = 'x'",
+    'SELECT COUNT(*) FROM "people" WHERE "email" LIKE \'sealed\' OR "email" = \'x\'',
   ])('refuses %s', (sql) => {
     expect(() => guard.check(sql)).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_QUERY', entity: 'Person', column: 'email' }));
   });
@@ -38,7 +38,7 @@ describe('WhereGuard', () => {
     'INSERT INTO "people"("email") VALUES ($1)',
     'SELECT "o"."id" FROM "other" "o" WHERE "o"."email" = $1',
     'SELECT "x"."id" FROM "other" "x" INNER JOIN "people" "p" ON "p"."id" = "x"."id" WHERE email = $1',
-    "SELECT COUNT(*) FROM \"people\" WHERE \"email\" LIKE 'sealed:1:x:abcdef01:%'",
+    'SELECT COUNT(*) FROM "people" WHERE "email" LIKE \'sealed:1:x:abcdef01:%\'',
     "SELECT COUNT(*) FROM `people` WHERE `email` NOT LIKE 'sealed:%' AND `email` IS NOT NULL",
     `UPDATE "people" SET "email" = $1 WHERE "email" = $2 ${INTERNAL_QUERY_MARKER}`,
   ])('allows %s', (sql) => {
