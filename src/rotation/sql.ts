@@ -70,8 +70,13 @@ export class ColumnSql {
     return `(SUBSTR(${this.dialect.asText(this.column)}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
   }
 
+  /** `SELECT COUNT(*)` of the non-null rows matching `condition`. */
+  countSql(condition: string): string {
+    return `SELECT COUNT(*) AS n FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition} ${INTERNAL_QUERY_MARKER}`;
+  }
+
   async count(runner: QueryRunner, condition: string): Promise<number> {
-    const rows = await runner.query(`SELECT COUNT(*) AS n FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition} ${INTERNAL_QUERY_MARKER}`);
+    const rows = await runner.query(this.countSql(condition));
     return Number(rows[0].n);
   }
 
@@ -86,15 +91,19 @@ export class ColumnSql {
     size: number,
     lock: RowLock,
   ): Promise<{ key: unknown[]; value: unknown }[]> {
+    const rows: ObjectLiteral[] = await runner.query(...this.batchSql(condition, cursor, size, lock));
+    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
+  }
+
+  /** The batch SELECT and its parameters. */
+  batchSql(condition: string, cursor: unknown[] | undefined, size: number, lock: RowLock): [string, unknown[]] {
     const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
     const after = cursor ? ` AND (${this.keys.join(', ')}) > (${cursor.map((_, i) => `:c${i}`).join(', ')})` : '';
-    const [sql, params] = this.escape(
+    return this.escape(
       `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after} ` +
         `ORDER BY ${this.keys.join(', ')} LIMIT ${size}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
       Object.fromEntries((cursor ?? []).map((value, i) => [`c${i}`, value])),
     );
-    const rows: ObjectLiteral[] = await runner.query(sql, params);
-    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
   }
 
   /** `id=42` or `a=1, b=2` for a batch row's key, control characters escaped. */
@@ -107,7 +116,13 @@ export class ColumnSql {
    * (SQLite): a no-op UPDATE begins the write transaction, waiting for other writers.
    */
   async lockForWriting(runner: QueryRunner): Promise<void> {
-    if (this.dialect.writeLockUpFront) await runner.query(`UPDATE ${this.table} SET ${this.column} = ${this.column} WHERE 1 = 0 ${INTERNAL_QUERY_MARKER}`);
+    const sql = this.lockSql();
+    if (sql) await runner.query(sql);
+  }
+
+  /** The statement that takes the write lock, where the dialect needs one. */
+  lockSql(): string | undefined {
+    return this.dialect.writeLockUpFront ? `UPDATE ${this.table} SET ${this.column} = ${this.column} WHERE 1 = 0 ${INTERNAL_QUERY_MARKER}` : undefined;
   }
 
   /**
@@ -121,12 +136,17 @@ export class ColumnSql {
     const rowsPerStatement = Math.min(MAX_ROWS_PER_SWAP, Math.floor(this.dialect.maxParameters / (3 * this.keys.length + 2)));
     let written = 0;
     for (let start = 0; start < writes.length; start += rowsPerStatement) {
-      written += await this.swapStatement(runner, writes.slice(start, start + rowsPerStatement));
+      const [sql, values] = this.swapSql(writes.slice(start, start + rowsPerStatement));
+      // The statement carries values (plaintext for encryptExisting and decryptAll): it is logged
+      // without its parameters and runs on the connection directly, past TypeORM's query logging.
+      this.dataSource.logger.logQuery(`${sql} -- ${values.length} parameters not logged`, undefined, runner);
+      written += await this.dialect.execute(runner, sql, values);
     }
     return written;
   }
 
-  private async swapStatement(runner: QueryRunner, writes: readonly Swap[]): Promise<number> {
+  /** One compare-and-swap UPDATE for up to a statement's worth of rows, and its parameters. */
+  swapSql(writes: readonly Swap[]): [string, unknown[]] {
     const params: ObjectLiteral = {};
     const match = (row: number) => this.keys.map((k, i) => `${k} = :k${row}_${i}`).join(' AND ');
     const tuple = (row: number) => (this.keys.length === 1 ? `:k${row}_0` : `(${this.keys.map((_, i) => `:k${row}_${i}`).join(', ')})`);
@@ -138,24 +158,17 @@ export class ColumnSql {
     const rows = writes.map((_, row) => row);
     const keys = this.keys.length === 1 ? this.keys[0] : `(${this.keys.join(', ')})`;
     // Flat expressions only (CASE lists, an IN list): SQLite limits expression depth to 1000.
-    const [sql, values] = this.escape(
+    return this.escape(
       `UPDATE ${this.table} SET ${this.column} = CASE ${rows.map((r) => `WHEN ${match(r)} THEN :n${r}`).join(' ')} END ` +
         `WHERE ${keys} IN (${rows.map(tuple).join(', ')}) ` +
         `AND ${this.column} = ${this.dialect.binary}CASE ${rows.map((r) => `WHEN ${match(r)} THEN :p${r}`).join(' ')} END ${INTERNAL_QUERY_MARKER}`,
       params,
     );
-    // The statement carries values (plaintext for encryptExisting and decryptAll): it is logged
-    // without its parameters and runs on the connection directly, past TypeORM's query logging.
-    this.dataSource.logger.logQuery(`${sql} -- ${values.length} parameters not logged`, undefined, runner);
-    return this.dialect.execute(runner, sql, values);
   }
 
   /** Counts by bucket (`SELECT bucket, COUNT(*) ... GROUP BY`): NULL, empty, other plaintext, or the 20-character header. */
   async headerCounts(runner: QueryRunner): Promise<HeaderCounts> {
-    const rows: { bucket: string; n: unknown }[] = await runner.query(
-      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${this.dialect.asText(this.column)}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
-        `THEN SUBSTR(${this.dialect.asText(this.column)}, 1, ${HEADER_LENGTH}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
-    );
+    const rows: { bucket: string; n: unknown }[] = await runner.query(this.headerCountsSql());
     const counts: HeaderCounts = { nulls: 0, plaintext: 0, empty: 0, headers: new Map() };
     for (const { bucket, n } of rows) {
       const count = Number(n);
@@ -165,6 +178,15 @@ export class ColumnSql {
       else counts.headers.set(bucket, (counts.headers.get(bucket) ?? 0) + count);
     }
     return counts;
+  }
+
+  /** `SELECT bucket, COUNT(*) ... GROUP BY 1` over NULL, empty, other plaintext and the header. */
+  headerCountsSql(): string {
+    const text = this.dialect.asText(this.column);
+    return (
+      `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${text}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
+      `THEN SUBSTR(${text}, 1, ${HEADER_LENGTH}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`
+    );
   }
 
   private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {
