@@ -30,8 +30,6 @@ export function looksSealed(value: unknown): value is string {
 /** An envelope split into its parts. */
 export interface ParsedEnvelope {
   keyId: string;
-  /** `sealed:1:x:<keyId>:` exactly as stored. */
-  header: string;
   /** nonce || ciphertext || tag */
   body: Uint8Array;
 }
@@ -47,15 +45,28 @@ export function keyIdOfHeader(header: string): string | undefined {
 
 /** Splits and checks an envelope string; throws `SEALED_MALFORMED` naming the part that is wrong. */
 export function parseEnvelope(text: string): ParsedEnvelope {
-  // The common case by fixed offsets; anything unusual goes through the diagnosing parser below.
-  const header = text.slice(0, HEADER_LENGTH);
-  const body = text.slice(HEADER_LENGTH);
-  const keyId = keyIdOfHeader(header);
-  if (keyId !== undefined && BASE64URL_BODY.test(body) && body.length % 4 !== 1) {
-    const bytes = Buffer.from(body, 'base64url');
-    if (bytes.length >= MIN_BODY_BYTES) return { keyId, header, body: bytes };
+  // The common case by fixed offsets, allocating only the key id and the body; anything unusual
+  // goes through the diagnosing parser below.
+  if (text.length > HEADER_LENGTH && text.startsWith(V1_PREFIX) && text.charCodeAt(HEADER_LENGTH - 1) === COLON && isKeyIdAt(text, V1_PREFIX.length)) {
+    const body = text.substring(HEADER_LENGTH);
+    if (BASE64URL_BODY.test(body) && body.length % 4 !== 1) {
+      const bytes = Buffer.from(body, 'base64url');
+      if (bytes.length >= MIN_BODY_BYTES) return { keyId: text.substring(V1_PREFIX.length, HEADER_LENGTH - 1), body: bytes };
+    }
   }
   return diagnose(text);
+}
+
+const V1_PREFIX = `${ENVELOPE_PREFIX}${FORMAT_VERSION}:${ALGORITHM_XCHACHA20POLY1305}:`;
+const COLON = 0x3a;
+
+/** Whether `text` has 8 lowercase hex characters at `at`. */
+function isKeyIdAt(text: string, at: number): boolean {
+  for (let i = at; i < at + 8; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 function diagnose(text: string): ParsedEnvelope {
@@ -69,7 +80,7 @@ function diagnose(text: string): ParsedEnvelope {
   if (!BASE64URL_BODY.test(body) || body.length % 4 === 1) throw malformed('body is not base64url', keyId);
   const bytes = Buffer.from(body, 'base64url');
   if (bytes.length < MIN_BODY_BYTES) throw malformed(`body is ${bytes.length} bytes, shorter than the ${MIN_BODY_BYTES}-byte minimum (truncated?)`, keyId);
-  return { keyId, header: text.slice(0, text.length - body.length), body: bytes };
+  return { keyId, body: bytes };
 }
 
 /**

@@ -74,7 +74,7 @@ export class Sealer {
       );
     }
     try {
-      return this.aead.open(key, body.subarray(0, NONCE_BYTES), this.aad(keyId, binding), body.subarray(NONCE_BYTES));
+      return this.aead.open(key, this.aad(keyId, binding), body);
     } catch {
       throw new SealedError('SEALED_TAMPERED', 'authentication failed: the value was altered or truncated, or was copied from another table or column', {
         keyId,

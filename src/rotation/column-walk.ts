@@ -6,7 +6,7 @@ import { censusOf, emptiedWarning, valuesLeft } from './column-census';
 import type { RowLock } from './dialect';
 import type { FailureTally } from './failure-tally';
 import type { ColumnReport, RotationMode, RotationProgress } from './report';
-import { ColumnSql, type Swap } from './sql';
+import { ColumnSql, type KeyWindow, type Swap } from './sql';
 
 /** Settings shared by every column of one walk. */
 export interface WalkSettings {
@@ -24,7 +24,6 @@ type Outcome = { next?: unknown };
 /** What one batch attempt did; merged into the report only once its transaction committed. */
 interface BatchTally {
   rows: number;
-  lastKey: unknown[] | undefined;
   stop: boolean;
   examined: number;
   rewritten: number;
@@ -44,7 +43,6 @@ const MAX_PASSES = 5;
  */
 export class ColumnWalk {
   private readonly failedKeys = new Set<string>();
-  private lastKey: unknown[] | undefined;
   readonly report: ColumnReport;
   /** What the operator should know about this column after the walk. */
   readonly warnings: string[] = [];
@@ -84,7 +82,10 @@ export class ColumnWalk {
       // First pass skips rows another process holds; later passes wait for them.
       const lock: RowLock = !writes ? 'none' : pass === 0 ? 'skip' : 'wait';
       for (;;) {
-        const { rows, stop, wrote } = await this.batch(runner, condition, cursor, lock);
+        // The batch covers the next `batchSize` keys (a window found by the primary key index alone),
+        // so the database never scans or sorts past it, however few of its rows need work.
+        const end = await this.sql.windowEnd(runner, cursor, this.settings.batchSize);
+        const { rows, stop, wrote } = await this.batch(runner, condition, { after: cursor, upTo: end }, lock);
         progressed ||= wrote;
         stopped = stop;
         done += rows;
@@ -96,8 +97,8 @@ export class ColumnWalk {
           total,
           rate: done / Math.max((Date.now() - started) / 1000, 1e-3),
         });
-        if (stop || rows < this.settings.batchSize) break;
-        cursor = this.lastKey;
+        if (stop || end === undefined) break;
+        cursor = end;
       }
       if (!writes || !progressed) break;
       if ((await this.sql.count(runner, condition)) <= this.failedKeys.size) break;
@@ -132,19 +133,13 @@ export class ColumnWalk {
   }
 
   /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
-  private async batch(
-    runner: QueryRunner,
-    condition: string,
-    cursor: unknown[] | undefined,
-    lock: RowLock,
-  ): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
+  private async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
     const dialect = this.sql.dialect;
     const deadline = Date.now() + dialect.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const tally = await this.tryBatch(runner, condition, cursor, lock);
+        const tally = await this.tryBatch(runner, condition, window, lock);
         this.merge(tally); // only a committed attempt counts
-        this.lastKey = tally.lastKey;
         return { rows: tally.rows, stop: tally.stop, wrote: tally.pending > 0 };
       } catch (e) {
         if (!dialect.isTransient(e) || Date.now() >= deadline) throw e;
@@ -154,13 +149,13 @@ export class ColumnWalk {
     }
   }
 
-  private async tryBatch(runner: QueryRunner, condition: string, cursor: unknown[] | undefined, lock: RowLock): Promise<BatchTally> {
+  private async tryBatch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<BatchTally> {
     const writes = lock !== 'none';
     if (writes) await runner.startTransaction();
     try {
       if (writes) await this.sql.lockForWriting(runner);
-      const rows = await this.sql.batch(runner, condition, cursor, this.settings.batchSize, lock);
-      const tally: BatchTally = { rows: rows.length, lastKey: rows.at(-1)?.key, stop: false, examined: 0, rewritten: 0, pending: 0, failures: [] };
+      const rows = await this.sql.batch(runner, condition, window, lock);
+      const tally: BatchTally = { rows: rows.length, stop: false, examined: 0, rewritten: 0, pending: 0, failures: [] };
       const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);

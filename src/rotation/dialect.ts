@@ -23,6 +23,13 @@ export interface Dialect {
   readonly writeLockUpFront: boolean;
   /** Bind parameters one statement may carry (with room to spare). */
   readonly maxParameters: number;
+  /**
+   * How a batch's compare-and-swap UPDATE matches its rows to their new values, by a join
+   * (linear in the batch) with: `values`, a `VALUES` list with column aliases (PostgreSQL);
+   * `numbered-values`, a `VALUES` list whose columns are `column1`... (SQLite 3.33+); `union`, a
+   * derived table of `SELECT ... UNION ALL` (MySQL/MariaDB).
+   */
+  readonly swapJoin: 'values' | 'numbered-values' | 'union';
   /** How long a batch keeps retrying after transient errors (deadlocks, a busy database), in ms. */
   readonly retryForMs: number;
   /** Whether an error is transient: the batch was rolled back and can simply run again. */
@@ -59,6 +66,7 @@ const postgres: Dialect = {
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
+  swapJoin: 'values',
   retryForMs: 2_000,
   isTransient: (e) => ['40P01', '40001'].includes(String(driverError(e).code)),
   async execute(runner, sql, parameters) {
@@ -73,6 +81,7 @@ const mysql: Dialect = {
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
+  swapJoin: 'union',
   retryForMs: 2_000,
   isTransient: (e) => [1213, 1205].includes(Number(driverError(e).errno)),
   async execute(runner, sql, parameters) {
@@ -89,6 +98,7 @@ const sqliteBase = {
   lock: { skip: '', wait: '', none: '' },
   writeLockUpFront: true,
   maxParameters: 30_000,
+  swapJoin: 'numbered-values',
   // Another process may hold the write lock for a while (its own transactions): keep trying.
   retryForMs: 60_000,
   isTransient: (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String(driverError(e).code)),

@@ -15,6 +15,12 @@ export interface Swap {
 
 const MAX_ROWS_PER_SWAP = 1000;
 
+/** A range of primary keys: after `after` (exclusive) up to `upTo` (inclusive); open where undefined. */
+export interface KeyWindow {
+  after: unknown[] | undefined;
+  upTo: unknown[] | undefined;
+}
+
 /** Counts of one column by what its values are, from the envelope prefix (no value is opened). */
 export interface HeaderCounts {
   nulls: number;
@@ -81,29 +87,52 @@ export class ColumnSql {
   }
 
   /**
-   * The next batch after `cursor` (keyset pagination on the primary key). `lock`: `skip` takes
-   * row locks and skips rows another process holds, `wait` waits for them, `none` reads only.
+   * The last primary key of the `size` keys after `after` (from the start when undefined), read
+   * from the primary key index alone; undefined when fewer than `size` keys follow.
    */
-  async batch(
-    runner: QueryRunner,
-    condition: string,
-    cursor: unknown[] | undefined,
-    size: number,
-    lock: RowLock,
-  ): Promise<{ key: unknown[]; value: unknown }[]> {
-    const rows: ObjectLiteral[] = await runner.query(...this.batchSql(condition, cursor, size, lock));
+  async windowEnd(runner: QueryRunner, after: unknown[] | undefined, size: number): Promise<unknown[] | undefined> {
+    const rows: ObjectLiteral[] = await runner.query(...this.windowEndSql(after, size));
+    const row = rows[0];
+    return row === undefined ? undefined : this.keys.map((_, i) => row[`k${i}`]);
+  }
+
+  /** The window-end SELECT and its parameters. */
+  windowEndSql(after: unknown[] | undefined, size: number): [string, unknown[]] {
+    const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
+    return this.escape(
+      `SELECT ${keys} FROM ${this.table}${after ? ` WHERE ${this.keyBound('>', 'c', after)}` : ''} ORDER BY ${this.keys.join(', ')} LIMIT 1 OFFSET ${size - 1} ${INTERNAL_QUERY_MARKER}`,
+      this.keyParams('c', after),
+    );
+  }
+
+  /**
+   * The rows of a key window that match `condition`, in key order. `lock`: `skip` takes row locks
+   * and skips rows another process holds, `wait` waits for them, `none` reads only.
+   */
+  async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<{ key: unknown[]; value: unknown }[]> {
+    const rows: ObjectLiteral[] = await runner.query(...this.batchSql(condition, window, lock));
     return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
   }
 
   /** The batch SELECT and its parameters. */
-  batchSql(condition: string, cursor: unknown[] | undefined, size: number, lock: RowLock): [string, unknown[]] {
+  batchSql(condition: string, window: KeyWindow, lock: RowLock): [string, unknown[]] {
     const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
-    const after = cursor ? ` AND (${this.keys.join(', ')}) > (${cursor.map((_, i) => `:c${i}`).join(', ')})` : '';
+    const after = window.after ? ` AND ${this.keyBound('>', 'c', window.after)}` : '';
+    const upTo = window.upTo ? ` AND ${this.keyBound('<=', 'e', window.upTo)}` : '';
     return this.escape(
-      `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after} ` +
-        `ORDER BY ${this.keys.join(', ')} LIMIT ${size}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
-      Object.fromEntries((cursor ?? []).map((value, i) => [`c${i}`, value])),
+      `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after}${upTo} ` +
+        `ORDER BY ${this.keys.join(', ')}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
+      { ...this.keyParams('c', window.after), ...this.keyParams('e', window.upTo) },
     );
+  }
+
+  /** `(k0, k1) > (:c0, :c1)`: a row-value comparison on the primary key. */
+  private keyBound(operator: '>' | '<=', prefix: string, key: readonly unknown[]): string {
+    return `(${this.keys.join(', ')}) ${operator} (${key.map((_, i) => `:${prefix}${i}`).join(', ')})`;
+  }
+
+  private keyParams(prefix: string, key: readonly unknown[] | undefined): ObjectLiteral {
+    return Object.fromEntries((key ?? []).map((value, i) => [`${prefix}${i}`, value]));
   }
 
   /** `id=42` or `a=1, b=2` for a batch row's key, control characters escaped. */
@@ -145,25 +174,49 @@ export class ColumnSql {
     return written;
   }
 
-  /** One compare-and-swap UPDATE for up to a statement's worth of rows, and its parameters. */
+  /**
+   * One compare-and-swap UPDATE for up to a statement's worth of rows, and its parameters: a join
+   * of the table with the batch's `(key, previous, next)` rows, so the database matches them in
+   * linear time, and each row is written only where it still holds `previous` (see
+   * {@link Dialect.swapJoin} for the three forms).
+   */
   swapSql(writes: readonly Swap[]): [string, unknown[]] {
     const params: ObjectLiteral = {};
-    const match = (row: number) => this.keys.map((k, i) => `${k} = :k${row}_${i}`).join(' AND ');
-    const tuple = (row: number) => (this.keys.length === 1 ? `:k${row}_0` : `(${this.keys.map((_, i) => `:k${row}_${i}`).join(', ')})`);
-    writes.forEach((w, row) => {
+    const types = this.metadata.primaryColumns.map((c) => this.dataSource.driver.normalizeType(c));
+    const join = this.dialect.swapJoin;
+    const tuples = writes.map((w, row) => {
       w.key.forEach((value, i) => (params[`k${row}_${i}`] = value));
-      params[`n${row}`] = w.next;
       params[`p${row}`] = w.previous;
+      params[`n${row}`] = w.next;
+      // PostgreSQL types VALUES parameters as text: cast keys to their column's type.
+      const keys = w.key.map((_, i) => (join === 'values' ? `CAST(:k${row}_${i} AS ${types[i]})` : `:k${row}_${i}`));
+      return [...keys, `:p${row}`, `:n${row}`];
     });
-    const rows = writes.map((_, row) => row);
-    const keys = this.keys.length === 1 ? this.keys[0] : `(${this.keys.join(', ')})`;
-    // Flat expressions only (CASE lists, an IN list): SQLite limits expression depth to 1000.
-    return this.escape(
-      `UPDATE ${this.table} SET ${this.column} = CASE ${rows.map((r) => `WHEN ${match(r)} THEN :n${r}`).join(' ')} END ` +
-        `WHERE ${keys} IN (${rows.map(tuple).join(', ')}) ` +
-        `AND ${this.column} = ${this.dialect.binary}CASE ${rows.map((r) => `WHEN ${match(r)} THEN :p${r}`).join(' ')} END ${INTERNAL_QUERY_MARKER}`,
-      params,
-    );
+    const names = [...this.keys.map((_, i) => `k${i}`), 'p', 'n'];
+    const on = (col: (i: number) => string) => this.keys.map((k, i) => `t.${k} = ${col(i)}`).join(' AND ');
+    let sql: string;
+    switch (join) {
+      case 'values':
+        sql =
+          `UPDATE ${this.table} AS t SET ${this.column} = v.n FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v(${names.join(', ')}) ` +
+          `WHERE ${on((i) => `v.k${i}`)} AND t.${this.column} = v.p`;
+        break;
+      case 'numbered-values': {
+        const col = (i: number) => `v.column${i + 1}`;
+        sql =
+          `UPDATE ${this.table} AS t SET ${this.column} = ${col(this.keys.length + 1)} FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v ` +
+          `WHERE ${on(col)} AND t.${this.column} = ${col(this.keys.length)}`;
+        break;
+      }
+      case 'union': {
+        const selects = tuples.map((t, row) => `SELECT ${t.map((value, i) => (row === 0 ? `${value} AS ${names[i]}` : value)).join(', ')}`);
+        sql =
+          `UPDATE ${this.table} AS t JOIN (${selects.join(' UNION ALL ')}) AS v ON ${on((i) => `v.k${i}`)} ` +
+          `SET t.${this.column} = v.n WHERE t.${this.column} = ${this.dialect.binary}v.p`;
+        break;
+      }
+    }
+    return this.escape(`${sql} ${INTERNAL_QUERY_MARKER}`, params);
   }
 
   /** Counts by bucket (`SELECT bucket, COUNT(*) ... GROUP BY`): NULL, empty, other plaintext, or the 20-character header. */

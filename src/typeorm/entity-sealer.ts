@@ -19,19 +19,25 @@ interface Target {
   metadata: EntityMetadata;
   databaseEntity: ObjectLiteral | undefined;
   batch: SealBatch<Target>;
+  state: RunnerState;
 }
 
 /** The fields a batch replaced in one object. */
 interface Sealed {
   fields: Replaced[];
   batch: SealBatch<Target>;
+  state: RunnerState;
 }
 
 /** Batches of one query runner whose entities may still hold what the sealer wrote. */
 interface RunnerState {
   /** The batch TypeORM is still announcing entities into (closed at the end of the turn). */
   open: SealBatch<Target> | undefined;
-  /** Batches not yet restored by a rollback, newest last; bounded, so writes that never report back cannot leak. */
+  /**
+   * Batches with entities still holding sealed values, newest last. A batch leaves once all its
+   * entities have their plaintext back; the list is bounded, so writes that never report back
+   * cannot keep objects alive.
+   */
   sealed: SealBatch<Target>[];
 }
 
@@ -55,8 +61,8 @@ const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
 export class EntitySealer {
   private readonly replaced = new WeakMap<object, Sealed>();
   private readonly runners = new WeakMap<QueryRunner, RunnerState>();
-  /** What each loaded object's encrypted fields were set to when opened, by column. */
-  private readonly opened = new WeakMap<object, Map<ColumnMetadata, unknown>>();
+  /** What each loaded object's encrypted fields were set to when opened, by position in its column plan. */
+  private readonly opened = new WeakMap<object, unknown[]>();
   /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on `save()`. */
   private readonly stale = new WeakMap<object, Set<ColumnMetadata>>();
 
@@ -72,9 +78,10 @@ export class EntitySealer {
     const state = this.stateOf(queryRunner);
     let batch = state.open;
     if (!batch) {
-      const created = SealBatch.create<Target>(
+      const created: SealBatch<Target> = SealBatch.create<Target>(
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
+        () => releaseIfRestored(state, created),
       );
       state.open = batch = created;
       state.sealed.push(created);
@@ -83,12 +90,12 @@ export class EntitySealer {
         if (state.open === created) state.open = undefined;
       });
     }
-    batch.entities.set(entity, { metadata, databaseEntity, batch });
+    batch.entities.set(entity, { metadata, databaseEntity, batch, state });
     return batch;
   }
 
   /** Seals the encrypted fields of `entity` in place; on a refusal, every field it changed is put back. */
-  private sealForWrite({ metadata, databaseEntity, batch }: Target, entity: ObjectLiteral): void {
+  private sealForWrite({ metadata, databaseEntity, batch, state }: Target, entity: ObjectLiteral): void {
     const earlier = this.replaced.get(entity)?.fields;
     const replaced: Replaced[] = [];
     const primaryKey = () => describePrimaryKey(metadata, entity);
@@ -115,7 +122,7 @@ export class EntitySealer {
     this.forget(entity);
     if (replaced.length === 0) return;
     batch.outstanding++;
-    this.replaced.set(entity, { fields: replaced, batch });
+    this.replaced.set(entity, { fields: replaced, batch, state });
   }
 
   /** Puts the caller's plaintext back into an object after its write. */
@@ -132,6 +139,7 @@ export class EntitySealer {
     if (!sealed) return;
     sealed.batch.outstanding--;
     this.replaced.delete(entity);
+    releaseIfRestored(sealed.state, sealed.batch);
   }
 
   /** After a rollback, every object sealed on that query runner gets its plaintext back. */
@@ -181,20 +189,22 @@ export class EntitySealer {
   openLoaded(metadata: EntityMetadata, entity: ObjectLiteral): void {
     const plan = sealedColumnsOf(metadata);
     if (plan.length === 0) return;
-    let opened = this.opened.get(entity);
-    const primaryKey = () => describePrimaryKey(metadata, entity);
-    for (const sc of plan) {
+    const earlier = this.opened.get(entity);
+    const opened = earlier ?? new Array<unknown>(plan.length);
+    const ctx = { primaryKey: () => describePrimaryKey(metadata, entity) };
+    for (let i = 0; i < plan.length; i++) {
+      const sc = plan[i]!;
       const stored = sc.column.getEntityValue(entity);
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): a field still holding what we
       // opened is plaintext already, whatever it looks like.
-      if (opened?.has(sc.column) && opened.get(sc.column) === stored) continue;
+      if (earlier && i in earlier && earlier[i] === stored) continue;
       if (!this.cipher.isCurrent(stored)) this.markStale(entity, sc.column);
-      const value = this.cipher.open(sc, stored, { primaryKey });
+      const value = this.cipher.open(sc, stored, ctx);
       sc.column.setEntityValue(entity, value);
-      if (!opened) this.opened.set(entity, (opened = new Map()));
-      opened.set(sc.column, value);
+      opened[i] = value;
     }
+    if (!earlier) this.opened.set(entity, opened);
   }
 
   private stateOf(queryRunner: QueryRunner): RunnerState {
@@ -214,4 +224,12 @@ export class EntitySealer {
     if (stored === undefined || stored === null || this.cipher.isEnvelope(stored)) return false;
     return this.cipher.sameValue(sc, value, stored);
   }
+}
+
+/** Drops a fully sealed batch whose entities all have their plaintext back, so it keeps no object alive. */
+function releaseIfRestored(state: RunnerState, batch: SealBatch<Target>): void {
+  if (!batch.complete || batch.outstanding > 0) return;
+  const at = state.sealed.indexOf(batch);
+  if (at >= 0) state.sealed.splice(at, 1);
+  batch.entities.clear();
 }

@@ -20,15 +20,22 @@ export class SealBatch<T> extends Promise<void> {
   readonly entities = new Map<object, T>();
   /** Entities of the batch that hold sealed values now (sealed, not yet restored). */
   outstanding = 0;
+  /** Whether every entity of the batch was sealed. */
+  complete = false;
   private work: (() => void) | undefined;
 
-  /** A batch that runs `seal` for each of its entities, and `undo` for all of them if one fails. */
-  static create<T>(seal: (entity: object, target: T) => void, undo: (entity: object) => void): SealBatch<T> {
+  /**
+   * A batch that runs `seal` for each of its entities, then `done` once all are sealed, and `undo`
+   * for all of them if one fails.
+   */
+  static create<T>(seal: (entity: object, target: T) => void, undo: (entity: object) => void, done: () => void): SealBatch<T> {
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const batch = new SealBatch<T>((resolve, reject) => (settle = { resolve, reject }));
     batch.work = () => {
       try {
         for (const [entity, target] of batch.entities) seal(entity, target);
+        batch.complete = true;
+        done();
         settle.resolve();
       } catch (e) {
         for (const entity of batch.entities.keys()) undo(entity);

