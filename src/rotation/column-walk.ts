@@ -3,7 +3,7 @@ import type { FieldCipher } from '../cipher/field-cipher';
 import { ENVELOPE_PREFIX } from '../envelope/format';
 import { SealedError } from '../errors';
 import { censusOf, emptiedWarning, valuesLeft } from './column-census';
-import type { RowLock } from './dialect';
+import { retrying, type RowLock } from './dialect';
 import type { FailureTally } from './failure-tally';
 import type { ColumnReport, RotationMode, RotationProgress } from './report';
 import { ColumnSql, type KeyWindow, type Swap } from './sql';
@@ -134,19 +134,9 @@ export class ColumnWalk {
 
   /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
   private async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
-    const dialect = this.sql.dialect;
-    const deadline = Date.now() + dialect.retryForMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const tally = await this.tryBatch(runner, condition, window, lock);
-        this.merge(tally); // only a committed attempt counts
-        return { rows: tally.rows, stop: tally.stop, wrote: tally.pending > 0 };
-      } catch (e) {
-        if (!dialect.isTransient(e) || Date.now() >= deadline) throw e;
-        // Back off (10 ms doubling to 1 s, with jitter) so the other writer can finish.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
-      }
-    }
+    const tally = await retrying(this.sql.dialect, () => this.tryBatch(runner, condition, window, lock));
+    this.merge(tally); // only a committed attempt counts
+    return { rows: tally.rows, stop: tally.stop, wrote: tally.pending > 0 };
   }
 
   private async tryBatch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<BatchTally> {

@@ -135,6 +135,22 @@ const DIALECTS: Readonly<Record<string, Dialect>> = {
   sqlite: sqlite3,
 };
 
+/**
+ * Runs `work`, and again after a backoff (10 ms doubling to 1 s, with jitter) while it fails with
+ * an error the dialect calls transient, for up to the dialect's `retryForMs`.
+ */
+export async function retrying<T>(dialect: Dialect, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + dialect.retryForMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (!dialect.isTransient(e) || Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
 /** The dialect of a DataSource's driver; `SEALED_CONFIG` naming the supported ones for any other. */
 export function dialectOf(dataSource: DataSource): Dialect {
   const type = String(dataSource.driver.options.type);

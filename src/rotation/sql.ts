@@ -3,7 +3,7 @@ import { ENVELOPE_PREFIX, envelopeHeader, HEADER_LENGTH } from '../envelope/form
 import { describeKey, type SealedColumn } from '../metadata/column-plan';
 import { escapeQuery } from '../compat/typeorm';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
-import { dialectOf, type Dialect, type RowLock } from './dialect';
+import { dialectOf, retrying, type Dialect, type RowLock } from './dialect';
 import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
@@ -82,8 +82,8 @@ export class ColumnSql {
   }
 
   async count(runner: QueryRunner, condition: string): Promise<number> {
-    const rows = await runner.query(this.countSql(condition));
-    return Number(rows[0].n);
+    const rows = await this.read<{ n: unknown }[]>(runner, this.countSql(condition));
+    return Number(rows[0]!.n);
   }
 
   /**
@@ -91,7 +91,7 @@ export class ColumnSql {
    * from the primary key index alone; undefined when fewer than `size` keys follow.
    */
   async windowEnd(runner: QueryRunner, after: unknown[] | undefined, size: number): Promise<unknown[] | undefined> {
-    const rows: ObjectLiteral[] = await runner.query(...this.windowEndSql(after, size));
+    const rows: ObjectLiteral[] = await this.read(runner, ...this.windowEndSql(after, size));
     const row = rows[0];
     return row === undefined ? undefined : this.keys.map((_, i) => row[`k${i}`]);
   }
@@ -221,7 +221,7 @@ export class ColumnSql {
 
   /** Counts by bucket (`SELECT bucket, COUNT(*) ... GROUP BY`): NULL, empty, other plaintext, or the 20-character header. */
   async headerCounts(runner: QueryRunner): Promise<HeaderCounts> {
-    const rows: { bucket: string; n: unknown }[] = await runner.query(this.headerCountsSql());
+    const rows: { bucket: string; n: unknown }[] = await this.read(runner, this.headerCountsSql());
     const counts: HeaderCounts = { nulls: 0, plaintext: 0, empty: 0, headers: new Map() };
     for (const { bucket, n } of rows) {
       const count = Number(n);
@@ -240,6 +240,11 @@ export class ColumnSql {
       `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${text}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
       `THEN SUBSTR(${text}, 1, ${HEADER_LENGTH}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`
     );
+  }
+
+  /** A read outside the batches, retried while the database is busy (SQLite beside a writer). */
+  private read<T>(runner: QueryRunner, sql: string, parameters?: unknown[]): Promise<T> {
+    return retrying(this.dialect, () => runner.query(sql, parameters));
   }
 
   private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {
