@@ -4,7 +4,7 @@ import { defaultAead, type Aead } from '../envelope/aead';
 import { looksSealed } from '../envelope/format';
 import { Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
-import type { KeyRing } from '../keys/key-ring';
+import type { KeySource } from '../keys/key-source';
 import type { SealedColumn } from '../metadata/column-plan';
 
 /**
@@ -37,13 +37,13 @@ export class FieldCipher {
   /** Read non-envelope values as legacy plaintext instead of failing. */
   readonly plaintextPassthrough: boolean;
 
-  constructor(keys: KeyRing, options: FieldCipherOptions = {}) {
+  constructor(keys: KeySource, options: FieldCipherOptions = {}) {
     this.sealer = new Sealer(keys, options.aead ?? defaultAead);
     this.plaintextPassthrough = options.plaintextPassthrough ?? false;
   }
 
   /** The key ring this cipher seals and opens with. */
-  get keys(): KeyRing {
+  get keys(): KeySource {
     return this.sealer.keys;
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from '@noble/ciphers/utils.js';
 import { SealedError } from '../errors';
-import { KeyRing, ringSubkey } from '../keys/key-ring';
+import { subkeyOf, type KeySource } from '../keys/key-source';
 import { defaultAead, type Aead } from './aead';
 import { envelopeHeader, NONCE_BYTES, parseEnvelope } from './format';
 
@@ -23,7 +23,7 @@ export class Sealer {
   readonly activeHeader: string;
 
   constructor(
-    readonly keys: KeyRing,
+    readonly keys: KeySource,
     /** The XChaCha20-Poly1305 backend. Default: native where available (byte-identical), else noble. */
     private readonly aead: Aead = defaultAead,
   ) {
@@ -34,7 +34,7 @@ export class Sealer {
   seal(plaintext: Uint8Array, binding: Uint8Array): string {
     const nonce = nextNonce();
     // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
-    const key = ringSubkey(this.keys, this.keys.activeKeyId, 'encrypt')!;
+    const key = subkeyOf(this.keys, this.keys.activeKeyId, 'encrypt')!;
     const sealed = this.aead.seal(key, nonce, this.aad(this.keys.activeKeyId, binding), plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
@@ -65,7 +65,7 @@ export class Sealer {
    */
   open(envelope: string, binding: Uint8Array): Uint8Array {
     const { keyId, body } = parseEnvelope(envelope);
-    const key = ringSubkey(this.keys, keyId, 'encrypt');
+    const key = subkeyOf(this.keys, keyId, 'encrypt');
     if (!key) {
       throw new SealedError(
         'SEALED_WRONG_KEY',

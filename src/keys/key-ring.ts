@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { SealedError } from '../errors';
 import { deriveKeyId, deriveSubkey, type KeyPurpose } from './derive';
 import { parseKey } from './key-material';
+import { registerSubkeys, type KeySource } from './key-source';
 
 /** A key given to a ring: the base64 key, optionally with the id you expect it to have. */
 export type KeyInput = string | { id: string; key: string };
@@ -42,7 +43,7 @@ const KEY_RING = Symbol.for('typeorm-sealed.v1.key-ring');
  * ring.activeKeyId; // '9f3a0c1d'
  * ```
  */
-export class KeyRing {
+export class KeyRing implements KeySource {
   /** Id of the key that seals new values. */
   readonly activeKeyId: string;
   /** Ids of every key in the ring, active first. */
@@ -75,6 +76,10 @@ export class KeyRing {
     this.keyIds = Object.freeze([...keys.keys()]);
     this.activeKeyId = this.keyIds[0]!;
     secrets.set(this, keys);
+    registerSubkeys(this, (keyId: string, purpose: KeyPurpose) => {
+      const derived = keys.get(keyId);
+      return derived && (purpose === 'encrypt' ? derived.encrypt : derived.blindIndex);
+    });
   }
 
   /**
@@ -168,13 +173,6 @@ function envName(name: unknown): string {
   return typeof name === 'string' && /^[A-Z_][A-Z0-9_]{0,63}$/.test(name)
     ? `environment variable ${name}`
     : 'the environment variable named in fromEnv(...) (its name is not shown: it does not look like a variable name; pass the name, not the value)';
-}
-
-/** The subkey of one purpose for one key id; undefined when the ring lacks the id. Internal. */
-export function ringSubkey(ring: KeyRing, keyId: string, purpose: KeyPurpose): Uint8Array | undefined {
-  const keys = secrets.get(ring)?.get(keyId);
-  if (!keys) return undefined;
-  return purpose === 'encrypt' ? keys.encrypt : keys.blindIndex;
 }
 
 const KEY_ID = /^[0-9a-f]{8}$/;

@@ -1,11 +1,11 @@
 import type { QueryRunner } from 'typeorm';
 import { keyIdOfHeader } from '../envelope/format';
-import type { KeyRing } from '../keys/key-ring';
+import type { KeySource } from '../keys/key-source';
 import type { ColumnCensus, RotationMode } from './report';
 import type { ColumnSql } from './sql';
 
 /** Counts one column's NULL, plaintext and per-key values with SQL on the envelope prefix. */
-export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeyRing): Promise<ColumnCensus & { empty: number }> {
+export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeySource): Promise<ColumnCensus & { empty: number }> {
   const counts = await sql.headerCounts(runner);
   const census = {
     entity: sql.sc.entity,

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { generateKey, keyIdOf } from '../../../src/keys/key-material';
-import { KeyRing, ringSubkey } from '../../../src/keys/key-ring';
+import { KeyRing } from '../../../src/keys/key-ring';
+import { subkeyOf } from '../../../src/keys/key-source';
 
 const active = generateKey();
 const old = generateKey();
@@ -16,10 +17,10 @@ describe('KeyRing', () => {
 
   it('derives distinct subkeys per purpose and per key', () => {
     const ring = new KeyRing({ active, decryptOnly: [old] });
-    const a = ringSubkey(ring, ring.activeKeyId, 'encrypt')!;
+    const a = subkeyOf(ring, ring.activeKeyId, 'encrypt')!;
     expect(a).toHaveLength(32);
-    expect(Buffer.from(a).equals(ringSubkey(ring, ring.activeKeyId, 'blind-index')!)).toBe(false);
-    expect(Buffer.from(a).equals(ringSubkey(ring, keyIdOf(old), 'encrypt')!)).toBe(false);
+    expect(Buffer.from(a).equals(subkeyOf(ring, ring.activeKeyId, 'blind-index')!)).toBe(false);
+    expect(Buffer.from(a).equals(subkeyOf(ring, keyIdOf(old), 'encrypt')!)).toBe(false);
     expect(Buffer.from(a).equals(Buffer.from(active, 'base64'))).toBe(false);
   });
 
@@ -64,7 +65,7 @@ describe('KeyRing', () => {
       expect(shown).not.toContain(key);
       expect(shown).not.toContain(key.slice(0, 12));
     }
-    const subkey = Buffer.from(ringSubkey(ring, ring.activeKeyId, 'encrypt')!);
+    const subkey = Buffer.from(subkeyOf(ring, ring.activeKeyId, 'encrypt')!);
     expect(shown).not.toContain(subkey.toString('base64').slice(0, 12));
     expect(shown).not.toContain(subkey.toString('hex').slice(0, 12));
   });

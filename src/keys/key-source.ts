@@ -1,0 +1,34 @@
+import type { KeyPurpose } from './derive';
+
+/**
+ * What sealing and opening need from keys, on the hot path and synchronously: the active key's
+ * id and the ids it can open; each key's per-purpose subkeys come through {@link subkeyOf}.
+ * Anything slow (reading a secret manager, unwrapping data keys) happens before, at startup, and
+ * ends in a source such as `KeyRing`.
+ */
+export interface KeySource {
+  /** Id of the key that seals new values. */
+  readonly activeKeyId: string;
+  /** Ids of every key the source holds, active first. */
+  readonly keyIds: readonly string[];
+  /** Whether the source holds a key with this id. */
+  has(keyId: string): boolean;
+}
+
+type SubkeyLookup = (keyId: string, purpose: KeyPurpose) => Uint8Array | undefined;
+
+/**
+ * Subkey lookups per source, kept in this module only: no property, method or enumeration of a
+ * source object reaches key bytes.
+ */
+const lookups = new WeakMap<KeySource, SubkeyLookup>();
+
+/** Called by a source when it is made: how to find its subkeys. */
+export function registerSubkeys(source: KeySource, lookup: SubkeyLookup): void {
+  lookups.set(source, lookup);
+}
+
+/** The subkey of one purpose for one key id; undefined when the source lacks the id (or was made by another copy of the package). */
+export function subkeyOf(source: KeySource, keyId: string, purpose: KeyPurpose): Uint8Array | undefined {
+  return lookups.get(source)?.(keyId, purpose);
+}
