@@ -9,6 +9,7 @@ import { censusOf, emptiedWarning } from './column-census';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
 import type { CensusReport, ColumnCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
+import { retrying } from './dialect';
 import { ColumnSql } from './sql';
 
 /** Options of {@link KeyRotator}. */
@@ -210,7 +211,7 @@ export class KeyRotator {
       );
     }
     for (const sql of out) {
-      if (!(await runner.hasColumn(sql.metadata.tablePath, sql.sc.column.databaseName))) {
+      if (!(await retrying(sql.dialect, () => runner.hasColumn(sql.metadata.tablePath, sql.sc.column.databaseName)))) {
         throw new SealedError(
           'SEALED_CONFIG',
           `the database has no column ${sql.sc.column.databaseName} in table ${sql.metadata.tablePath}: run the migrations first, or check the DataSource points at the right database`,
