@@ -93,15 +93,28 @@ function project(spec: Line): Project {
   };
 }
 
+/**
+ * TypeORM's logger colours its output when it thinks a terminal or a CI system is watching (CI sets
+ * FORCE_COLOR); the checks below read plain text.
+ */
+function withoutColors(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
 /** Runs node; never rejects. A run killed by its time limit has code -1. */
 function node(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
   const base = { ...process.env };
-  for (const name of Object.keys(base)) if (name === 'TYPEORM_SEALED_KEYS' || name.startsWith('SEALED_')) delete base[name];
+  for (const name of Object.keys(base)) if (name === 'TYPEORM_SEALED_KEYS' || name === 'FORCE_COLOR' || name.startsWith('SEALED_')) delete base[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { ...base, ...env }, cwd, timeout: 100_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
-      resolve({ code, output: `${stdout}\n${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      args,
+      { env: { ...base, NO_COLOR: '1', ...env }, cwd, timeout: 100_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : -1) : 0;
+        resolve({ code, output: withoutColors(`${stdout}\n${stderr}`) });
+      },
+    );
   });
 }
 
