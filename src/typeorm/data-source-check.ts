@@ -3,6 +3,7 @@ import { cipherSubscribersOf } from '../cipher/registry';
 import { SealedError } from '../errors';
 import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
+import { trackOtherHandlers } from './pending-handlers';
 
 /** DataSources already checked: `true`, or the registration mistake found. */
 const checked = new WeakMap<DataSource, true | SealedError>();
@@ -23,6 +24,7 @@ export function checkDataSource(dataSource: DataSource): void {
     checked.set(dataSource, mistake);
     throw mistake;
   }
+  trackOtherHandlers(dataSource);
   for (const metadata of dataSource.entityMetadatas) {
     for (const sc of sealedColumnsOf(metadata)) {
       // TypeORM reads `transformer` at every use; without one, values pass as they are.

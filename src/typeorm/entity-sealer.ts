@@ -3,6 +3,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { SealedError } from '../errors';
 import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
 import type { FieldCipher } from '../cipher/field-cipher';
+import { otherHandlersSucceeded } from './pending-handlers';
 import { SealBatch } from './seal-batch';
 
 /** One field the sealer replaced before a write, to be put back after it. */
@@ -27,6 +28,8 @@ interface Sealed {
   fields: Replaced[];
   batch: SealBatch<Target>;
   state: RunnerState;
+  /** A statement carrying one of its envelopes ran (and succeeded) on the query runner. */
+  sent: boolean;
 }
 
 /** Batches of one query runner whose entities may still hold what the sealer wrote. */
@@ -39,6 +42,8 @@ interface RunnerState {
    * cannot keep objects alive.
    */
   sealed: SealBatch<Target>[];
+  /** Each envelope put into an object not yet restored, to that object: finds the objects a statement carried. */
+  carriers: Map<string, object>;
 }
 
 const MAX_TRACKED_BATCHES = 64;
@@ -49,8 +54,8 @@ const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
  * - before a write, replaces the plaintext fields of the object TypeORM is about to write with
  *   envelopes (the caller's own object: save/insert/update/upsert all hand it over), at the last
  *   moment, after every other handler ran (see {@link SealBatch});
- * - after the write, a failed write, a rollback, or a refusal, puts the caller's plaintext back, so
- *   a second `save()` never encrypts ciphertext and the caller never sees it;
+ * - after the write, a failed write, or a rollback of a write it sent, puts the caller's plaintext
+ *   back, so a second `save()` never encrypts ciphertext and the caller never sees it;
  * - after a load, replaces envelopes with typed plaintext, remembering which fields were stale
  *   (plaintext or an older key) so that `save()` of the loaded entity re-seals them under the active key.
  *
@@ -79,13 +84,14 @@ export class EntitySealer {
     let batch = state.open;
     if (!batch) {
       const created: SealBatch<Target> = SealBatch.create<Target>(
+        otherHandlersSucceeded,
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
         () => releaseIfRestored(state, created),
       );
       state.open = batch = created;
       state.sealed.push(created);
-      if (state.sealed.length > MAX_TRACKED_BATCHES) state.sealed.shift();
+      if (state.sealed.length > MAX_TRACKED_BATCHES) this.untrack(state.sealed.shift()!);
       queueMicrotask(() => {
         if (state.open === created) state.open = undefined;
       });
@@ -122,7 +128,8 @@ export class EntitySealer {
     this.forget(entity);
     if (replaced.length === 0) return;
     batch.outstanding++;
-    this.replaced.set(entity, { fields: replaced, batch, state });
+    this.replaced.set(entity, { fields: replaced, batch, state, sent: false });
+    for (const r of replaced) if (typeof r.written === 'string') state.carriers.set(r.written, entity);
   }
 
   /** Puts the caller's plaintext back into an object after its write. */
@@ -134,51 +141,80 @@ export class EntitySealer {
     this.forget(entity);
   }
 
+  /**
+   * Stops tracking the oldest batch of a query runner whose writes never reported back: its objects
+   * are no longer reachable from the runner (a later `save()` of one still seals its plaintext).
+   */
+  private untrack(batch: SealBatch<Target>): void {
+    for (const entity of batch.entities.keys()) {
+      const sealed = this.replaced.get(entity);
+      if (sealed?.batch !== batch) continue;
+      dropCarriers(sealed, entity);
+    }
+  }
+
   private forget(entity: object): void {
     const sealed = this.replaced.get(entity);
     if (!sealed) return;
+    dropCarriers(sealed, entity);
     sealed.batch.outstanding--;
     this.replaced.delete(entity);
     releaseIfRestored(sealed.state, sealed.batch);
   }
 
-  /** After a rollback, every object sealed on that query runner gets its plaintext back. */
-  restoreAll(queryRunner: QueryRunner): void {
+  /**
+   * After a query ran on a query runner: the objects whose envelopes a successful write carried are
+   * marked as sent; those of a failed one get their plaintext back (that write did not happen).
+   */
+  afterQuery(queryRunner: QueryRunner, parameters: readonly unknown[] | object | undefined, success: boolean): void {
     const state = this.runners.get(queryRunner);
-    if (!state) return;
-    for (const batch of state.sealed) for (const entity of batch.entities.keys()) this.restore(entity);
-    state.sealed = [];
-  }
-
-  /** After a failed query, the objects whose envelopes it carried get their plaintext back. */
-  restoreFailed(queryRunner: QueryRunner, parameters: readonly unknown[] | object | undefined): void {
-    const state = this.runners.get(queryRunner);
-    if (!state || !parameters) return;
-    const sent = new Set(Object.values(parameters).filter((p) => typeof p === 'string'));
-    for (const batch of state.sealed) {
-      for (const entity of batch.entities.keys()) {
-        if (this.replaced.get(entity)?.fields.some((r) => sent.has(r.written as string))) this.restore(entity);
-      }
+    if (!state || state.carriers.size === 0 || !parameters) return;
+    for (const p of Object.values(parameters)) {
+      const entity = typeof p === 'string' ? state.carriers.get(p) : undefined;
+      if (entity === undefined) continue;
+      if (!success) this.restore(entity);
+      else this.replaced.get(entity)!.sent = true;
     }
   }
 
   /**
-   * Before a write statement: fail closed when an object of the latest batch no longer holds what
-   * was sealed into it (a handler changed an encrypted field after sealing, e.g. after an `await`):
-   * the statement would store that value unencrypted.
+   * After a rollback, the objects whose writes it undid get their plaintext back. Objects sealed
+   * but not yet sent keep their envelopes: they may belong to another operation on the same query
+   * runner (concurrent saves in one transaction, SQLite's shared runner) that writes them next, and
+   * giving them their plaintext now would send it. Their after-write event restores them; if their
+   * write never comes, a later `save()` of the object seals the plaintext remembered for it.
    */
-  checkBeforeWrite(queryRunner: QueryRunner, sql: string): void {
+  afterRollback(queryRunner: QueryRunner): void {
+    const state = this.runners.get(queryRunner);
+    if (!state) return;
+    for (const batch of [...state.sealed]) {
+      for (const entity of [...batch.entities.keys()]) if (this.replaced.get(entity)?.sent) this.restore(entity);
+    }
+  }
+
+  /**
+   * Before a write statement: fail closed when it carries a value that code TypeORM does not wait
+   * for put into an encrypted field of the latest batch after sealing (the statement would store
+   * it unencrypted). Nothing is restored: the other objects of the batch may be on their way to
+   * the database under another operation.
+   */
+  checkBeforeWrite(queryRunner: QueryRunner, sql: string, parameters: readonly unknown[] | object | undefined): void {
     const latest = this.runners.get(queryRunner)?.sealed.at(-1);
-    if (!latest?.sealed || latest.outstanding === 0 || !WRITE_STATEMENT.test(sql)) return;
+    if (!latest?.sealed || latest.outstanding === 0 || !parameters || !WRITE_STATEMENT.test(sql)) return;
+    let carried: Set<unknown> | undefined;
     for (const [entity, target] of latest.entities) {
-      for (const r of this.replaced.get(entity)?.fields ?? []) {
-        if (r.column.getEntityValue(entity) === r.written) continue;
-        for (const e of latest.entities.keys()) this.restore(e);
+      const sealed = this.replaced.get(entity);
+      if (!sealed || sealed.sent) continue;
+      for (const r of sealed.fields) {
+        const current = r.column.getEntityValue(entity);
+        if (current === r.written || current === undefined || current === null) continue;
+        carried ??= new Set(Object.values(parameters));
+        if (!carried.has(current)) continue;
         const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
         throw new SealedError(
           'SEALED_CONFIG',
-          'the field was changed after it was sealed (by a subscriber or listener that changes encrypted fields after an await), so it would be written unencrypted; ' +
-            'nothing was written. Change encrypted fields before the first await of beforeInsert/beforeUpdate',
+          'the field was changed after it was sealed (by code that TypeORM does not wait for, e.g. a promise a handler did not return), so it would be written unencrypted; ' +
+            'nothing was written. Change encrypted fields in beforeInsert/beforeUpdate, and return (or await) any promise that does',
           { entity: sc.entity, column: sc.path },
         );
       }
@@ -209,7 +245,7 @@ export class EntitySealer {
 
   private stateOf(queryRunner: QueryRunner): RunnerState {
     let state = this.runners.get(queryRunner);
-    if (!state) this.runners.set(queryRunner, (state = { open: undefined, sealed: [] }));
+    if (!state) this.runners.set(queryRunner, (state = { open: undefined, sealed: [], carriers: new Map() }));
     return state;
   }
 
@@ -224,6 +260,11 @@ export class EntitySealer {
     if (stored === undefined || stored === null || this.cipher.isEnvelope(stored)) return false;
     return this.cipher.sameValue(sc, value, stored);
   }
+}
+
+/** Removes an object's envelopes from its query runner's carriers. */
+function dropCarriers(sealed: Sealed, entity: object): void {
+  for (const r of sealed.fields) if (sealed.state.carriers.get(r.written as string) === entity) sealed.state.carriers.delete(r.written as string);
 }
 
 /** Drops a fully sealed batch whose entities all have their plaintext back, so it keeps no object alive. */

@@ -4,11 +4,11 @@
  *
  * TypeORM calls every before-insert/update handler (entity listeners, then subscribers in order)
  * synchronously, then awaits the promises they returned with `Promise.all`, then builds the SQL.
- * The batch is that promise: it seals when it is awaited (`then`), that is after every other
- * handler ran, so changes other subscribers make to encrypted fields are sealed too, whatever the
- * order of the subscribers. When a handler throws, TypeORM never awaits the batch and nothing is
- * sealed, so the caller's objects keep their plaintext. When sealing one entity fails, every
- * entity of the batch gets its plaintext back before the write is refused.
+ * The batch is one of those promises. When it is awaited (`then`), it first waits for the other
+ * handlers' promises (`ready`), then seals, so changes other handlers make to encrypted fields,
+ * even after an `await`, are sealed too, whatever the order of the subscribers. When a handler
+ * throws or rejects, nothing is sealed and the caller's objects keep their plaintext. When sealing
+ * one entity fails, every entity of the batch gets its plaintext back before the write is refused.
  */
 export class SealBatch<T> extends Promise<void> {
   // Promises derived with then/catch are plain promises, not batches.
@@ -25,22 +25,30 @@ export class SealBatch<T> extends Promise<void> {
   private work: (() => void) | undefined;
 
   /**
-   * A batch that runs `seal` for each of its entities, then `done` once all are sealed, and `undo`
-   * for all of them if one fails.
+   * A batch that waits for `ready` (false: the write is off, seal nothing), then runs `seal` for
+   * each of its entities, then `done` once all are sealed, and `undo` for all of them if one fails.
    */
-  static create<T>(seal: (entity: object, target: T) => void, undo: (entity: object) => void, done: () => void): SealBatch<T> {
+  static create<T>(
+    ready: (entities: Iterable<object>) => Promise<boolean>,
+    seal: (entity: object, target: T) => void,
+    undo: (entity: object) => void,
+    done: () => void,
+  ): SealBatch<T> {
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const batch = new SealBatch<T>((resolve, reject) => (settle = { resolve, reject }));
     batch.work = () => {
-      try {
-        for (const [entity, target] of batch.entities) seal(entity, target);
-        batch.complete = true;
-        done();
-        settle.resolve();
-      } catch (e) {
-        for (const entity of batch.entities.keys()) undo(entity);
-        settle.reject(e);
-      }
+      void ready(batch.entities.keys()).then((go) => {
+        if (!go) return settle.resolve();
+        try {
+          for (const [entity, target] of batch.entities) seal(entity, target);
+          batch.complete = true;
+          done();
+          settle.resolve();
+        } catch (e) {
+          for (const entity of batch.entities.keys()) undo(entity);
+          settle.reject(e);
+        }
+      });
     };
     return batch;
   }

@@ -63,7 +63,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   beforeQuery(event: SealedQueryEvent): void {
     const dataSource = dataSourceOf(event);
     checkDataSource(dataSource);
-    this.sealer.checkBeforeWrite(event.queryRunner, event.query);
+    this.sealer.checkBeforeWrite(event.queryRunner, event.query, event.parameters);
     if (!this.guardQueries) return;
     let guard = this.guards.get(dataSource);
     if (!guard) this.guards.set(dataSource, (guard = new WhereGuard(dataSource.entityMetadatas)));
@@ -71,7 +71,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   }
 
   afterQuery(event: SealedAfterQueryEvent): void {
-    if (!event.success) this.sealer.restoreFailed(event.queryRunner, event.parameters);
+    this.sealer.afterQuery(event.queryRunner, event.parameters, event.success);
   }
 
   beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
@@ -102,7 +102,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
-    this.sealer.restoreAll(event.queryRunner);
+    this.sealer.afterRollback(event.queryRunner);
   }
 
   /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }`: never key material. */

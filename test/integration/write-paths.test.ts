@@ -177,4 +177,35 @@ describe.each(testDialects())('write paths on %s', (dialect) => {
     await users.save(clash);
     await expectReadsBack('not-taken', { ...sample('not-taken'), email: 'clash@example.com' });
   });
+
+  /** Every stored email is an envelope (or NULL): nothing was written in plaintext. */
+  async function expectNoPlaintextEmail(): Promise<void> {
+    for (const stored of await rawColumn(ds, 'sealed_user', 'email')) if (stored !== null) expect(stored).toMatch(ENVELOPE);
+  }
+
+  it('a rollback never gives plaintext back to objects that concurrent saves in the transaction have yet to write', async () => {
+    await users.save(users.create(sample('tx-taken')));
+    const objects = Array.from({ length: 12 }, (_, i) => users.create(sample(i === 1 ? 'tx-taken' : `tx-concurrent-${i}`)));
+    const saves: Promise<unknown>[] = [];
+    await expect(
+      ds.transaction(async (manager) => {
+        for (const object of objects) saves.push(manager.getRepository(User).save(object));
+        await Promise.all(saves);
+      }),
+    ).rejects.toThrow();
+    // The saves still in flight when the transaction rolled back finish (or fail) on their own.
+    await Promise.allSettled(saves);
+    await expectNoPlaintextEmail();
+  });
+
+  it('a failed save never gives plaintext back to objects that concurrent saves have yet to write', async () => {
+    await users.save(users.create(sample('concurrent-taken')));
+    const objects = Array.from({ length: 12 }, (_, i) => users.create(sample(i === 1 ? 'concurrent-taken' : `concurrent-${i}`)));
+    const results = await Promise.allSettled(objects.map((object) => users.save(object)));
+    expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+    await expectNoPlaintextEmail();
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') expect(objects[i]!.email).toBe(`${objects[i]!.login}@example.com`);
+    }
+  });
 });
