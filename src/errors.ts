@@ -27,7 +27,12 @@ export type SealedErrorCode =
   /** A query compares an encrypted column, which can never match random-nonce ciphertext. */
   | 'SEALED_UNSUPPORTED_QUERY'
   /** The library is misconfigured (decorator options, column type, missing subscriber). */
-  | 'SEALED_CONFIG';
+  | 'SEALED_CONFIG'
+  /**
+   * The database refused a statement that carries values (the rotator's compare-and-swap). Drivers
+   * copy values into their messages, so only the driver's error code is kept, in `driverCode`.
+   */
+  | 'SEALED_WRITE_FAILED';
 
 /** Where an error happened. Every field is optional; none holds a value or key material. */
 export interface SealedErrorContext {
@@ -42,6 +47,8 @@ export interface SealedErrorContext {
   primaryKey?: string;
   /** Key id of the envelope or key involved. */
   keyId?: string;
+  /** The database driver's error code (e.g. `ER_DUP_ENTRY`, `23505`, `SQLITE_CONSTRAINT`) when the database refused a statement. */
+  driverCode?: string;
 }
 
 /**
@@ -64,6 +71,7 @@ export class SealedError extends Error implements SealedErrorContext {
   readonly column?: string;
   readonly primaryKey?: string;
   readonly keyId?: string;
+  readonly driverCode?: string;
   /** The message without the code and context prefix. */
   readonly detail: string;
 
@@ -76,6 +84,7 @@ export class SealedError extends Error implements SealedErrorContext {
     if (context.column !== undefined) this.column = context.column;
     if (context.primaryKey !== undefined) this.primaryKey = context.primaryKey;
     if (context.keyId !== undefined) this.keyId = context.keyId;
+    if (context.driverCode !== undefined) this.driverCode = context.driverCode;
   }
 
   /** The same error with more context filled in (fields already set win). */
@@ -90,17 +99,23 @@ function definedFields(e: SealedErrorContext): SealedErrorContext {
   if (e.column !== undefined) out.column = e.column;
   if (e.primaryKey !== undefined) out.primaryKey = e.primaryKey;
   if (e.keyId !== undefined) out.keyId = e.keyId;
+  if (e.driverCode !== undefined) out.driverCode = e.driverCode;
   return out;
 }
 
 function describeContext(c: SealedErrorContext): string {
   const where = c.entity && c.column ? `${c.entity}.${c.column}` : (c.entity ?? c.column);
-  const parts = [where, c.primaryKey !== undefined ? `(${c.primaryKey})` : undefined, c.keyId !== undefined ? `[key ${c.keyId}]` : undefined].filter(Boolean);
+  const parts = [
+    where,
+    c.primaryKey !== undefined ? `(${c.primaryKey})` : undefined,
+    c.keyId !== undefined ? `[key ${c.keyId}]` : undefined,
+    c.driverCode !== undefined ? `[driver ${c.driverCode}]` : undefined,
+  ].filter(Boolean);
   return parts.length ? `${parts.join(' ')}: ` : '';
 }
 
-/** C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** C0 and C1 controls, DEL, line/paragraph separators, bidirectional marks and overrides, zero-width and invisible characters, the byte order mark. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 /**
  * Escapes every character that could move a terminal's cursor, clear a screen, forge a log line or

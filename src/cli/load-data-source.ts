@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import { SealedError } from '../errors';
+import { printable, SealedError } from '../errors';
 import { describeForeignError } from './foreign-error';
 
 /** The data source file could not be loaded or exports no DataSource. Exit code 3. */
@@ -17,18 +18,23 @@ const isDataSource = (value: unknown): value is DataSource =>
  */
 export async function loadDataSource(file: string): Promise<DataSource> {
   const path = resolve(process.cwd(), file);
+  if (!existsSync(path)) {
+    // Not echoed: an argument that names no file may be something else put in the wrong place, such as a key.
+    throw new DataSourceFileError('cannot load the data source file given with -d: no such file (the argument is not shown, in case it was not a path)');
+  }
+  const shown = printable(file);
   let module: Record<string, unknown>;
   try {
     module = await import(pathToFileURL(path).href);
   } catch (e) {
     const hint = /\.[cm]?ts$/.test(path) ? ' (a TypeScript file needs a loader: compile it, or run under e.g. `node --import tsx`)' : '';
     const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : describeForeignError(e);
-    throw new DataSourceFileError(`cannot load ${file}: ${reason}${hint}`);
+    throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
   const found = [...new Set(candidates.filter(isDataSource))];
-  if (found.length === 0) throw new DataSourceFileError(`${file} exports no DataSource (export one as default or by name)`);
+  if (found.length === 0) throw new DataSourceFileError(`${shown} exports no DataSource (export one as default or by name)`);
   if (found.length > 1 && !isDataSource(module.default))
-    throw new DataSourceFileError(`${file} exports ${found.length} DataSources; export the one to use as default`);
+    throw new DataSourceFileError(`${shown} exports ${found.length} DataSources; export the one to use as default`);
   return isDataSource(module.default) ? module.default : found[0]!;
 }

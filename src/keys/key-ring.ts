@@ -92,19 +92,8 @@ export class KeyRing implements KeySource {
    * KeyRing.fromString('9f3a0c1d:q3J0...=, 3fa9c1e2:Zm9v...=');
    * ```
    */
-  static fromString(spec: string, label = 'key ring'): KeyRing {
-    if (typeof spec !== 'string' || spec.trim() === '') {
-      throw new SealedError('SEALED_INVALID_KEY', `${label} is empty: expected "<active key>[,<older key>...]"`);
-    }
-    const entries = spec.split(',').map((entry) => entry.trim());
-    if (entries.some((entry) => entry === '')) {
-      throw new SealedError('SEALED_INVALID_KEY', `${label} has an empty entry: expected "<active key>[,<older key>...]"`);
-    }
-    const inputs: KeyInput[] = entries.map((entry) => {
-      const colon = entry.indexOf(':');
-      return colon < 0 ? entry : { id: entry.slice(0, colon).trim(), key: entry.slice(colon + 1).trim() };
-    });
-    return new KeyRing({ active: inputs[0]!, decryptOnly: inputs.slice(1) });
+  static fromString(spec: string): KeyRing {
+    return parseRing(spec, 'key ring');
   }
 
   /**
@@ -126,7 +115,7 @@ export class KeyRing implements KeySource {
         `${shown} is not set: put "<active key>[,<older key>...]" in it (generate a key with \`npx typeorm-sealed generate-key\` or \`openssl rand -base64 32\`)`,
       );
     }
-    return KeyRing.fromString(value, shown);
+    return parseRing(value, shown);
   }
 
   /** Brand shared by every copy of this package. */
@@ -199,4 +188,23 @@ function readKeyInput(input: KeyInput, label: string): { id: string; master: Uin
     );
   }
   return { id, master };
+}
+
+/**
+ * {@link KeyRing.fromString} with the name messages give the spec (`label`): fixed text chosen by
+ * this package, never caller input, which could be a key.
+ */
+function parseRing(spec: string, label: string): KeyRing {
+  if (typeof spec !== 'string' || spec.trim() === '') {
+    throw new SealedError('SEALED_INVALID_KEY', `${label} is empty: expected "<active key>[,<older key>...]"`);
+  }
+  const entries = spec.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) {
+    throw new SealedError('SEALED_INVALID_KEY', `${label} has an empty entry: expected "<active key>[,<older key>...]"`);
+  }
+  const inputs: KeyInput[] = entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    return colon < 0 ? entry : { id: entry.slice(0, colon).trim(), key: entry.slice(colon + 1).trim() };
+  });
+  return new KeyRing({ active: inputs[0]!, decryptOnly: inputs.slice(1) });
 }

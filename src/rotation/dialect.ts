@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { SealedError } from '../errors';
+import { SealedError, type SealedErrorContext } from '../errors';
 
 /** How a batch SELECT locks its rows: skip rows another process holds, wait for them, or read only. */
 export type RowLock = 'skip' | 'wait' | 'none';
@@ -47,9 +47,28 @@ interface DriverError {
   errno?: unknown;
 }
 
-/** The driver's own error: TypeORM wraps it as `driverError`; native calls throw it directly. */
+/**
+ * The driver's own error: TypeORM wraps it as `driverError`; native calls throw it directly; a
+ * {@link refusedWrite} keeps only its code.
+ */
 function driverError(error: unknown): DriverError {
+  if (error instanceof SealedError) return { code: error.driverCode };
   return ((error as { driverError?: DriverError })?.driverError ?? error ?? {}) as DriverError;
+}
+
+/**
+ * A value-free error for a statement carrying values that the database refused. Drivers copy
+ * values into their errors (mysql2's `sql` with the parameters inlined, PostgreSQL's `detail`,
+ * "Duplicate entry '...'"), so none of the driver's error is kept but its code.
+ */
+export function refusedWrite(error: unknown, context: SealedErrorContext): SealedError {
+  const { code } = driverError(error);
+  const driverCode = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+  return new SealedError(
+    'SEALED_WRITE_FAILED',
+    "the database refused the rotator's compare-and-swap UPDATE; the batch was rolled back. The driver's message is not shown: it can hold the statement's values",
+    driverCode === undefined ? context : { ...context, driverCode },
+  );
 }
 
 function callback<T>(run: (done: (error: Error | null, result?: T) => void) => void): Promise<T> {
@@ -83,7 +102,7 @@ const mysql: Dialect = {
   maxParameters: 30_000,
   swapJoin: 'union',
   retryForMs: 2_000,
-  isTransient: (e) => [1213, 1205].includes(Number(driverError(e).errno)),
+  isTransient: (e) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(String(driverError(e).code)) || [1213, 1205].includes(Number(driverError(e).errno)),
   async execute(runner, sql, parameters) {
     const connection = (await runner.connect()) as {
       query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { affectedRows: number }) => void): void;

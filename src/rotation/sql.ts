@@ -3,7 +3,7 @@ import { ENVELOPE_PREFIX, envelopeHeader, HEADER_LENGTH } from '../envelope/form
 import { describeKey, type SealedColumn } from '../metadata/column-plan';
 import { escapeQuery } from '../compat/typeorm';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
-import { dialectOf, retrying, type Dialect, type RowLock } from './dialect';
+import { dialectOf, refusedWrite, retrying, type Dialect, type RowLock } from './dialect';
 import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
@@ -169,7 +169,11 @@ export class ColumnSql {
       // The statement carries values (plaintext for encryptExisting and decryptAll): it is logged
       // without its parameters and runs on the connection directly, past TypeORM's query logging.
       this.dataSource.logger.logQuery(`${sql} -- ${values.length} parameters not logged`, undefined, runner);
-      written += await this.dialect.execute(runner, sql, values);
+      try {
+        written += await this.dialect.execute(runner, sql, values);
+      } catch (e) {
+        throw refusedWrite(e, { entity: this.sc.entity, column: this.sc.path });
+      }
     }
     return written;
   }

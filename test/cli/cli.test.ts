@@ -52,6 +52,15 @@ describe('typeorm-sealed generate-key and usage', () => {
     expect(code).toBe(3);
     expect(stderr).toContain('cannot load');
   });
+
+  it('does not echo a -d argument that names no file (a key put in the wrong place)', async () => {
+    const key = generateKey();
+    const { code, stderr, stdout } = await run(['census', '-d', key]);
+    expect(code).toBe(3);
+    expect(stderr).toContain('no such file (the argument is not shown');
+    expect(`${stdout}${stderr}`).not.toContain(key);
+    expect(`${stdout}${stderr}`).not.toContain(key.slice(0, 12));
+  });
 });
 
 describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
@@ -276,6 +277,37 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
       await runner.release();
     }
     expect([await stored(a!), await stored(b!), await stored(c!)]).toEqual(['sealed:1:x:00000000:new-a', vb, vc]);
+  });
+
+  it('turns a write the database refuses into SEALED_WRITE_FAILED with the driver code and no value, changing no row', async () => {
+    // A trigger (a CHECK on PostgreSQL) refuses envelopes in the column, so the compare-and-swap of
+    // encryptExisting fails. Drivers copy values into such errors (mysql2 inlines the parameters,
+    // the plaintext among them, into err.sql); none of that may reach the rotator's error.
+    const refuse: Record<typeof dialect, string[]> = {
+      sqlite: [
+        `CREATE TRIGGER no_envelopes BEFORE UPDATE OF email ON sealed_user WHEN NEW.email LIKE 'sealed:%' BEGIN SELECT RAISE(ABORT, 'no envelopes'); END`,
+      ],
+      postgres: [`ALTER TABLE sealed_user ADD CONSTRAINT no_envelopes CHECK (email NOT LIKE 'sealed:%') NOT VALID`],
+      mariadb: [
+        `CREATE TRIGGER no_envelopes BEFORE UPDATE ON sealed_user FOR EACH ROW BEGIN IF NEW.email LIKE 'sealed:%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no envelopes'; END IF; END`,
+      ],
+    };
+    for (const statement of refuse[dialect]) await ds.query(statement);
+    const before = await rawColumn(ds, 'sealed_user', 'email');
+    let error: unknown;
+    try {
+      await new KeyRotator(ds, { entities: [User] }).encryptExisting();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'SealedError', code: 'SEALED_WRITE_FAILED', entity: 'User', column: 'email' });
+    expect((error as { driverCode?: string }).driverCode).toMatch(/^(SQLITE_CONSTRAINT\w*|23514|ER_SIGNAL_EXCEPTION)$/);
+    const shown = `${(error as Error).message}\n${(error as Error).stack}\n${JSON.stringify(error)}\n${inspect(error, { showHidden: true, depth: 8 })}`;
+    expect(shown).not.toContain('@example.com');
+    expect(shown).not.toContain('sealed:1:');
+    if (dialect === 'postgres') await ds.query('ALTER TABLE sealed_user DROP CONSTRAINT no_envelopes');
+    else await ds.query('DROP TRIGGER no_envelopes');
+    expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual(before);
   });
 
   it('does not lose application updates made during a rotation', async () => {

@@ -19,6 +19,7 @@ describe('printable', () => {
   it('escapes every character a terminal or log reader acts on', () => {
     expect(printable('id=7\x1b[2J\r\nOK\tx\u0000\u007f\u009b\u2028\u202e')).toBe('id=7\\x1b[2J\\r\\nOK\\tx\\x00\\x7f\\x9b\\u2028\\u202e');
     expect(printable('Zoë 🔐 plain')).toBe('Zoë 🔐 plain');
+    expect(printable('a\u061cb\ufeffc\u200bd\u2060e\u180ef')).toBe('a\\u061cb\\ufeffc\\u200bd\\u2060e\\u180ef');
   });
 
   it('keeps stored primary keys from forging lines in error messages', () => {

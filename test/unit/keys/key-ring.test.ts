@@ -78,6 +78,8 @@ describe('KeyRing', () => {
       () => new KeyRing({ active: { id: active, key: old } }),
       () => new KeyRing({ active: old, decryptOnly: [{ id: active.slice(0, 20), key: old }] }),
       () => new KeyRing({ active: { id: 42 as never, key: old } }),
+      // Two keys passed as two arguments: the second is ignored, never shown (it once was a message label).
+      () => (KeyRing.fromString as (...args: string[]) => KeyRing)(`${active}:`, old),
     ];
     for (const attempt of attempts) {
       let error: unknown;
@@ -94,6 +96,11 @@ describe('KeyRing', () => {
       expect((error as { keyId?: string }).keyId).toBeUndefined();
       expect((error as Error).message).toContain('Separate the keys of a ring with ","');
     }
+  });
+
+  it('names a ring given as a string "key ring" in every message, whatever else is passed', () => {
+    expect(() => (KeyRing.fromString as (...args: string[]) => KeyRing)('', old)).toThrow(/: key ring is empty/);
+    expect(() => (KeyRing.fromString as (...args: string[]) => KeyRing)(`${active},`, old)).toThrow(/: key ring has an empty entry/);
   });
 
   it('does not echo an environment variable "name" that looks like a key', () => {
