@@ -42,7 +42,10 @@ interface RunnerState {
    * cannot keep objects alive.
    */
   sealed: SealBatch<Target>[];
-  /** Each envelope put into an object not yet restored, to that object: finds the objects a statement carried. */
+  /**
+   * Each envelope put into an object on this runner that does not have its plaintext back yet, to
+   * that object: finds the objects a statement carried, and a field holding another object's envelope.
+   */
   carriers: Map<string, object>;
 }
 
@@ -109,6 +112,15 @@ export class EntitySealer {
       for (const sc of sealedColumnsOf(metadata)) {
         const current = sc.column.getEntityValue(entity);
         if (current === undefined || current === null) continue;
+        const carrier = typeof current === 'string' ? state.carriers.get(current) : undefined;
+        if (carrier !== undefined && carrier !== entity) {
+          throw new SealedError(
+            'SEALED_CONFIG',
+            'the field holds the envelope just sealed for another object being written: the two entities share one embedded object (or the value was copied from an object being saved). ' +
+              'Nothing was written: give each entity its own embedded object',
+            { entity: sc.entity, column: sc.path },
+          );
+        }
         // This object still holds what an earlier, failed write of ours put there: seal its plaintext.
         const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
         let written: unknown;
@@ -118,7 +130,7 @@ export class EntitySealer {
           written = this.cipher.seal(sc, value, { primaryKey });
         }
         if (written === current) continue; // nothing replaced, nothing to put back
-        sc.column.setEntityValue(entity, written);
+        put(sc, entity, written);
         replaced.push({ column: sc.column, original: value, written });
       }
     } catch (e) {
@@ -265,6 +277,26 @@ export class EntitySealer {
 /** Removes an object's envelopes from its query runner's carriers. */
 function dropCarriers(sealed: Sealed, entity: object): void {
   for (const r of sealed.fields) if (sealed.state.carriers.get(r.written as string) === entity) sealed.state.carriers.delete(r.written as string);
+}
+
+/**
+ * Replaces a field's value, or refuses: a frozen object, or a property without a working setter,
+ * would keep its plaintext and TypeORM would write that.
+ */
+function put(sc: SealedColumn, entity: ObjectLiteral, value: unknown): void {
+  try {
+    sc.column.setEntityValue(entity, value);
+  } catch {
+    // checked below; the TypeError's text is not ours to pass on
+  }
+  if (sc.column.getEntityValue(entity) !== value) {
+    throw new SealedError(
+      'SEALED_UNSUPPORTED_VALUE',
+      'the field cannot be replaced by its envelope: the object is frozen, or the property has no working setter. ' +
+        'The envelope is written into the object TypeORM saves: pass a plain object with writable fields',
+      { entity: sc.entity, column: sc.path },
+    );
+  }
 }
 
 /** Drops a fully sealed batch whose entities all have their plaintext back, so it keeps no object alive. */

@@ -1,4 +1,4 @@
-import type { DataSource, Repository } from 'typeorm';
+import { In, type DataSource, type Repository } from 'typeorm';
 import { generateKey, KeyRing, sealedSubscriber } from 'typeorm-sealed';
 import { openDataSource, rawColumn, testDialects } from './support/dialects';
 import { ENTITIES, User } from './support/entities';
@@ -176,6 +176,32 @@ describe.each(testDialects())('write paths on %s', (dialect) => {
     clash.login = 'not-taken';
     await users.save(clash);
     await expectReadsBack('not-taken', { ...sample('not-taken'), email: 'clash@example.com' });
+  });
+
+  it('refuses two entities that share one embedded object in one write, writing nothing and giving plaintext back', async () => {
+    const address = { street: 'Shared Street 1', city: 'Springfield' };
+    const [a, b] = [users.create(sample('share-a')), users.create(sample('share-b'))];
+    a.address = b.address = address;
+    await expect(users.save([a, b])).rejects.toMatchObject({
+      name: 'SealedError',
+      code: 'SEALED_CONFIG',
+      entity: 'User',
+      column: 'address.street',
+      message: expect.stringContaining('share one embedded object'),
+    });
+    expect(address.street).toBe('Shared Street 1');
+    expect([a.email, b.email]).toEqual(['share-a@example.com', 'share-b@example.com']);
+    expect(await users.countBy({ login: In(['share-a', 'share-b']) })).toBe(0);
+  });
+
+  it('refuses a frozen or getter-only object with a typed error instead of writing its plaintext', async () => {
+    await users.save(users.create(sample('frozen')));
+    const frozen = Object.freeze({ email: 'frozen-new@example.com' });
+    await expect(users.update({ login: 'frozen' }, frozen)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', entity: 'User', column: 'email' });
+    const getterOnly = Object.defineProperty({}, 'email', { get: () => 'getter@example.com', enumerable: true });
+    await expect(users.update({ login: 'frozen' }, getterOnly)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', column: 'email' });
+    await expectReadsBack('frozen');
+    await expectSealedAtRest('frozen');
   });
 
   /** Every stored email is an envelope (or NULL): nothing was written in plaintext. */
