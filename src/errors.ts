@@ -114,8 +114,15 @@ function describeContext(c: SealedErrorContext): string {
   return parts.length ? `${parts.join(' ')}: ` : '';
 }
 
-/** C0 and C1 controls, DEL, line/paragraph separators, bidirectional marks and overrides, zero-width and invisible characters, the byte order mark. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+/**
+ * DEL, C1 controls, line/paragraph separators, bidirectional marks and overrides, zero-width and
+ * invisible characters, the byte order mark: what a terminal or log reader acts on beyond C0.
+ */
+const INVISIBLE = '\\u007f-\\u009f\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
+/** {@link INVISIBLE} characters (JSON.stringify escapes C0 controls but not these). */
+export const INVISIBLE_CHARACTERS = new RegExp(`[${INVISIBLE}]`, 'g');
+/** C0 controls and {@link INVISIBLE} characters. */
+const UNPRINTABLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'g');
 
 /**
  * Escapes every character that could move a terminal's cursor, clear a screen, forge a log line or

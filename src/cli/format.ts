@@ -1,4 +1,4 @@
-import { printable } from '../errors';
+import { INVISIBLE_CHARACTERS, printable } from '../errors';
 import type { CensusReport, RotationReport } from '../rotation/report';
 
 /** Left-aligned text table; every cell is made printable (primary keys and names come from stored data). */
@@ -47,10 +47,13 @@ export function formatReport(report: RotationReport): string {
       ? [`${c.entity}.${c.column}`, String(c.examined), String(c.failed), String(c.plaintext), c.status]
       : [`${c.entity}.${c.column}`, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status],
   );
-  const groups = report.failureGroups.map(
-    (g) =>
-      `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'} (${g.samples.join('; ')}${g.count > g.samples.length ? '; ...' : ''}): ${g.reason}`,
-  );
+  // Sample primary keys one per line (line breaks in them are escaped), so that a stored key
+  // cannot pose as a separator, as more rows or as another line.
+  const groups = report.failureGroups.flatMap((g) => [
+    `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'}: ${g.reason}`,
+    ...g.samples.map((key) => `  ${key}`),
+    ...(g.count > g.samples.length ? [`  ... and ${g.count - g.samples.length} more`] : []),
+  ]);
   return [
     table(head, rows),
     '',
@@ -62,11 +65,9 @@ export function formatReport(report: RotationReport): string {
 
 /**
  * JSON for stdout, with every character a terminal could act on escaped: JSON.stringify already
- * escapes C0 controls; DEL, C1 controls, line separators and bidirectional overrides are escaped here.
+ * escapes C0 controls; DEL, C1 controls, line separators, bidirectional and invisible characters
+ * are escaped here.
  */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(value, null, 2).replace(INVISIBLE_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -4,8 +4,8 @@ import { formatCensus, formatReport, toJson } from '../../../src/cli/format';
 import type { RotationReport } from '../../../src/rotation/report';
 
 /** What a terminal would act on: C0/C1 controls, DEL, line separators, bidi overrides. */
-const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const HOSTILE_KEY = 'id=\u001b[2J\u001b[1;1H\r[ok] verify: complete\u009b31m\u202e';
+const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+const HOSTILE_KEY = 'id=\u001b[2J\u001b[1;1H\r[ok] verify: complete\u009b31m\u202e\u200b\ufeff';
 
 function report(overrides: Partial<RotationReport> = {}): RotationReport {
   return {
@@ -48,7 +48,9 @@ describe('CLI output', () => {
   it('escapes control characters from stored data in text and JSON output', () => {
     const text = formatReport(report());
     expect(text).not.toMatch(UNSAFE);
-    expect(text).toContain('User.email SEALED_TAMPERED: 1 row (id=\\x1b[2J\\x1b[1;1H\\r[ok] verify: complete\\x9b31m\\u202e): authentication failed');
+    expect(text).toContain(
+      '  User.email SEALED_TAMPERED: 1 row: authentication failed\n    id=\\x1b[2J\\x1b[1;1H\\r[ok] verify: complete\\x9b31m\\u202e\\u200b\\ufeff',
+    );
     const json = toJson(report());
     expect(json).not.toMatch(UNSAFE);
     expect(JSON.parse(json).failures[0].primaryKey).toBe(HOSTILE_KEY);
@@ -67,8 +69,11 @@ describe('CLI output', () => {
         ],
       }),
     );
-    expect(text.split('\n').filter((l) => l.includes('SEALED_PLAINTEXT'))).toEqual([
-      '  User.flag SEALED_PLAINTEXT: 1500 rows (id=1; id=2; id=3; id=4; id=5; ...): legacy value is not true/false/1/0 (expected boolean)',
+    expect(text.split('\n').slice(text.split('\n').indexOf('failures:'))).toEqual([
+      'failures:',
+      '  User.flag SEALED_PLAINTEXT: 1500 rows: legacy value is not true/false/1/0 (expected boolean)',
+      ...samples.map((key) => `    ${key}`),
+      '    ... and 1495 more',
     ]);
     expect(text).toContain('would write');
     expect(text).toContain('would remain');
