@@ -1,6 +1,6 @@
-import type { QueryRunner, TableColumn } from 'typeorm';
+import type { QueryRunner, Table, TableColumn } from 'typeorm';
 import { dataSourceOf } from '../compat/typeorm';
-import { SealedError } from '../errors';
+import { printable, SealedError } from '../errors';
 
 /** Options of {@link widenColumn}. */
 export interface WidenColumnOptions {
@@ -17,10 +17,27 @@ export interface WidenColumnOptions {
  * `queryRunner.changeColumn()`, which on PostgreSQL and MySQL/MariaDB drops the column and adds it
  * again when its type changes: every value is lost (a nullable column becomes all NULL, a NOT NULL
  * one all empty on MySQL). It emits:
- * - PostgreSQL: `ALTER TABLE t ALTER COLUMN c TYPE text USING c::text`;
+ * - PostgreSQL: `ALTER TABLE t ALTER COLUMN c DROP DEFAULT, ALTER COLUMN c TYPE text USING c::text`;
  * - MySQL/MariaDB: `ALTER TABLE t MODIFY c <type> [NOT] NULL`, keeping nullability, character set,
- *   collation and comment (a default is dropped: an encrypted column cannot have one);
+ *   collation and comment;
  * - SQLite: TypeORM's `changeColumn`, which there rebuilds the table and copies every row.
+ *
+ * The column's default is dropped on every database: a default would be stored as plaintext in
+ * every row inserted without the column. A column covered by a primary key, a unique constraint or
+ * a unique index (alone or with other columns) is refused with `SEALED_CONFIG` naming it, before
+ * anything changes: ciphertext uses random nonces, so a unique constraint on it never refuses a
+ * duplicate (and MySQL/MariaDB cannot index a TEXT column without a prefix length). Drop it first;
+ * to keep values unique, put the constraint on a blind index (a keyed hash of the value in a
+ * column of its own).
+ *
+ * On MySQL/MariaDB, `ALTER TABLE` commits the open transaction, with every statement the migration
+ * ran before it, and cannot be rolled back: if the migration fails later, the column stays text
+ * (still holding the plaintext) and those statements stay committed. When the query runner is in a
+ * transaction (a migration's), widenColumn starts a new one right after the ALTER (at the
+ * session's default isolation level), so what follows in the migration, such as
+ * `KeyRotator.forMigration(queryRunner).encryptExisting()`, runs in a transaction as TypeORM
+ * expects and is rolled back if the migration fails. Call it first in the migration, outside a
+ * nested transaction (the ALTER ends savepoints too).
  *
  * @example
  * ```ts
@@ -38,16 +55,19 @@ export async function widenColumn(queryRunner: QueryRunner, table: string, colum
   if (!found || !existing) {
     throw new SealedError('SEALED_CONFIG', `widenColumn: the database has no column ${column} in table ${table}`);
   }
+  refuseKeys(found, existing, table);
   const driver = dataSourceOf(queryRunner).driver;
   const q = (name: string) => driver.escape(name);
   const tableName = found.name.split('.').map(q).join('.');
   switch (String(driver.options.type)) {
     case 'postgres':
-      await queryRunner.query(`ALTER TABLE ${tableName} ALTER COLUMN ${q(column)} TYPE text USING ${q(column)}::text`);
+      await queryRunner.query(`ALTER TABLE ${tableName} ALTER COLUMN ${q(column)} DROP DEFAULT, ALTER COLUMN ${q(column)} TYPE text USING ${q(column)}::text`);
       return;
     case 'mysql':
     case 'mariadb':
       await queryRunner.query(`ALTER TABLE ${tableName} MODIFY ${q(column)} ${mysqlDefinition(type, existing)}`);
+      // The ALTER committed the transaction (an implicit commit): open the one TypeORM believes is open.
+      if (queryRunner.isTransactionActive) await queryRunner.query('START TRANSACTION');
       return;
     case 'better-sqlite3':
     case 'sqlite':
@@ -56,6 +76,27 @@ export async function widenColumn(queryRunner: QueryRunner, table: string, colum
     default:
       throw new SealedError('SEALED_CONFIG', 'widenColumn supports postgres, mysql, mariadb, better-sqlite3 and sqlite');
   }
+}
+
+/**
+ * Refuses a column in the primary key or covered by a unique constraint or unique index: on
+ * random-nonce ciphertext they never refuse a duplicate. Names come from the database: printable.
+ */
+function refuseKeys(table: Table, column: TableColumn, tableName: string): void {
+  const where = `widenColumn: ${tableName}.${column.name}`;
+  if (column.isPrimary) throw new SealedError('SEALED_CONFIG', `${where} is in the primary key: an encrypted column cannot be a key`);
+  const covers = (columns: readonly string[]) => columns.includes(column.name);
+  const unique = table.uniques.find((u) => covers(u.columnNames));
+  const index = table.indices.find((i) => i.isUnique && covers(i.columnNames));
+  const found = unique ? `unique constraint ${unique.name ?? '(unnamed)'}` : index ? `unique index ${index.name ?? '(unnamed)'}` : undefined;
+  if (found === undefined) return;
+  throw new SealedError(
+    'SEALED_CONFIG',
+    printable(
+      `${where} is covered by the ${found}: drop it first (nothing was changed). Ciphertext uses random nonces, so a unique ` +
+        'constraint on it never refuses a duplicate; to keep values unique, put the constraint on a blind index (a keyed hash of the value in a column of its own)',
+    ),
+  );
 }
 
 const sqlString = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
@@ -76,5 +117,6 @@ function widened(column: TableColumn): TableColumn {
   const next = column.clone();
   next.type = 'text';
   next.length = '';
+  next.default = undefined; // an encrypted column has no default: it would be stored as plaintext
   return next;
 }
