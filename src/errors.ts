@@ -26,7 +26,11 @@ export type SealedErrorCode =
   | 'SEALED_VALUE_TOO_LONG'
   /** A query compares an encrypted column, which can never match random-nonce ciphertext. */
   | 'SEALED_UNSUPPORTED_QUERY'
-  /** The library is misconfigured (decorator options, column type, missing subscriber). */
+  /**
+   * The library is misconfigured (decorator options, column type, missing subscriber), or the
+   * rotator cannot write a row because its primary key does not read back exactly (e.g. a
+   * microsecond timestamp the driver rounds to milliseconds).
+   */
   | 'SEALED_CONFIG'
   /**
    * The database refused a statement that carries values (the rotator's compare-and-swap). Drivers

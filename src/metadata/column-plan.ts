@@ -84,7 +84,15 @@ export function describePrimaryKey(metadata: EntityMetadata, entity: object): st
   return values.length ? describeKey(metadata, values) : undefined;
 }
 
-/** `id=42` or `a=1, b=2` for primary key values in column order, control characters escaped. */
+/**
+ * `id=42` or `a=1, b=2` for primary key values in column order, control characters escaped; a
+ * Date as ISO 8601 with milliseconds (`at=2024-05-01T10:00:00.123Z`), so that keys a second apart
+ * stay apart.
+ */
 export function describeKey(metadata: EntityMetadata, values: readonly unknown[]): string {
-  return printable(metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${String(values[i])}`).join(', '));
+  return printable(metadata.primaryColumns.map((c, i) => `${c.propertyPath}=${keyText(values[i])}`).join(', '));
+}
+
+function keyText(value: unknown): string {
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : String(value);
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { QueryRunner } from 'typeorm';
 import type { FieldCipher } from '../cipher/field-cipher';
 import { ENVELOPE_PREFIX } from '../envelope/format';
@@ -27,8 +28,12 @@ interface BatchTally {
   stop: boolean;
   examined: number;
   rewritten: number;
-  /** Rows sent to the compare-and-swap statement (rewritten + conflicts). */
+  /** Rows sent to the compare-and-swap statement (rewritten, conflicts, and rows it could not find). */
   pending: number;
+  /** Rows whose value changed under the rotator (the compare-and-swap missed). */
+  conflicts: number;
+  /** Keys of those conflicts that still need work: a later pass walks them again. */
+  conflictKeys: string[];
   failures: { primaryKey: string; error: SealedError }[];
 }
 
@@ -38,11 +43,14 @@ const MAX_PASSES = 5;
 /**
  * Walks one encrypted column in primary-key order, one transaction per batch, writing the
  * batch's new values in one compare-and-swap statement (each row only where it still holds the
- * value that was read). A value that fails to open is reported and never written. Memory holds
- * one batch (plus the keys of failed rows).
+ * value that was read). A value that fails to open is reported and never written, and so is a
+ * row the compare-and-swap cannot find by the key read back (see {@link ColumnWalk.classifyMisses}).
+ * Memory holds one batch (plus the keys of failed and conflicting rows).
  */
 export class ColumnWalk {
   private readonly failedKeys = new Set<string>();
+  /** Rows whose value changed under the rotator: a later pass walks them again, without examining them twice. */
+  private readonly conflictKeys = new Set<string>();
   readonly report: ColumnReport;
   /** What the operator should know about this column after the walk. */
   readonly warnings: string[] = [];
@@ -84,7 +92,7 @@ export class ColumnWalk {
       for (;;) {
         // The batch covers the next `batchSize` keys (a window found by the primary key index alone),
         // so the database never scans or sorts past it, however few of its rows need work.
-        const end = await this.sql.windowEnd(runner, cursor, this.settings.batchSize);
+        const end = await this.windowAfter(runner, cursor);
         const { rows, stop, wrote } = await this.batch(runner, condition, { after: cursor, upTo: end }, lock);
         progressed ||= wrote;
         stopped = stop;
@@ -105,6 +113,30 @@ export class ColumnWalk {
     }
     await this.finish(runner, stopped);
     return !stopped;
+  }
+
+  /**
+   * The end of the key window after `cursor`: `batchSize` keys on, or further where that key reads
+   * back as the cursor itself (a driver that rounds keys, e.g. microsecond timestamps to the
+   * millisecond of a JavaScript Date), so that every window moves the walk on.
+   */
+  private async windowAfter(runner: QueryRunner, cursor: unknown[] | undefined): Promise<unknown[] | undefined> {
+    for (let size = this.settings.batchSize; ; size *= 2) {
+      const end = await this.sql.windowEnd(runner, cursor, size);
+      if (end === undefined || cursor === undefined || !isDeepStrictEqual(end, cursor)) return end;
+    }
+  }
+
+  /**
+   * Reports a column the walk did not reach because it stopped at an earlier one: what it holds
+   * and what remains, with status `not-walked` and a warning saying why.
+   */
+  async skip(runner: QueryRunner): Promise<void> {
+    await this.finish(runner, false);
+    this.report.status = 'not-walked';
+    this.warnings.unshift(
+      `${this.report.entity}.${this.report.column}: not walked: the walk stopped at an earlier column (a failure under stopOnFailure, or the failure limit); run again once that is fixed`,
+    );
   }
 
   /** Fills in what the column holds now, what remains for the mode, warnings and the status. */
@@ -145,12 +177,12 @@ export class ColumnWalk {
     try {
       if (writes) await this.sql.lockForWriting(runner);
       const rows = await this.sql.batch(runner, condition, window, lock);
-      const tally: BatchTally = { rows: rows.length, stop: false, examined: 0, rewritten: 0, pending: 0, failures: [] };
+      const tally: BatchTally = { rows: rows.length, stop: false, examined: 0, rewritten: 0, pending: 0, conflicts: 0, conflictKeys: [], failures: [] };
       const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
-        tally.examined++;
+        if (!this.conflictKeys.has(primaryKey)) tally.examined++;
         const outcome = this.process(row.value, primaryKey);
         if (outcome instanceof SealedError) {
           tally.failures.push({ primaryKey, error: outcome });
@@ -165,6 +197,7 @@ export class ColumnWalk {
       if (writes) {
         tally.pending = pending.length;
         tally.rewritten = await this.sql.swapMany(runner, pending);
+        if (tally.rewritten < pending.length) await this.classifyMisses(runner, condition, window, lock, pending, tally);
         await runner.commitTransaction();
       }
       return tally;
@@ -172,6 +205,56 @@ export class ColumnWalk {
       if (writes && runner.isTransactionActive) await runner.rollbackTransaction();
       throw e;
     }
+  }
+
+  /**
+   * Tells apart the rows the compare-and-swap did not write, reading the window again with the batch's
+   * own SELECT. A row that still holds the value read was not found by the primary key read back:
+   * the driver changed the key (a timestamp with more precision than it keeps, a collation or
+   * character set), so every pass would miss it again. It is a failure (`SEALED_CONFIG`), left as
+   * it is. Every other row changed under the rotator: a conflict, walked again by a later pass
+   * where it still needs work.
+   */
+  private async classifyMisses(
+    runner: QueryRunner,
+    condition: string,
+    window: KeyWindow,
+    lock: RowLock,
+    pending: readonly Swap[],
+    tally: BatchTally,
+  ): Promise<void> {
+    const now = new Map<string, unknown[]>(); // values per rendered key: rounded keys can share one
+    for (const row of await this.sql.batch(runner, condition, window, lock)) {
+      const primaryKey = this.sql.describeKey(row.key);
+      now.set(primaryKey, [...(now.get(primaryKey) ?? []), row.value]);
+    }
+    let unmatched = 0;
+    for (const swap of pending) {
+      const primaryKey = this.sql.describeKey(swap.key);
+      const values = now.get(primaryKey) ?? [];
+      const same = values.findIndex((value) => isDeepStrictEqual(value, swap.previous));
+      if (same < 0) {
+        if (values.length > 0) tally.conflictKeys.push(primaryKey);
+        continue;
+      }
+      values.splice(same, 1);
+      unmatched++;
+      const error = this.unmatchedKey(primaryKey);
+      tally.failures.push({ primaryKey, error });
+      tally.stop ||= (this.settings.stopOnFailure && this.stopsWalk(error)) || this.failures.full(tally.failures.length);
+    }
+    tally.conflicts = Math.max(pending.length - tally.rewritten - unmatched, 0);
+  }
+
+  /** The failure of a row the compare-and-swap cannot find by its key: names the row, never its value. */
+  private unmatchedKey(primaryKey: string): SealedError {
+    return new SealedError(
+      'SEALED_CONFIG',
+      'the compare-and-swap UPDATE found no row by the primary key as the driver read it back, although the value had not changed: ' +
+        'the primary key cannot be matched exactly (e.g. its precision, such as microseconds the driver rounds to milliseconds, or its collation or character set). ' +
+        'The row was left as it was; give the table a key that reads back exactly, or have the driver read it as text',
+      { entity: this.sql.sc.entity, column: this.sql.sc.path, primaryKey },
+    );
   }
 
   /**
@@ -187,7 +270,8 @@ export class ColumnWalk {
     const r = this.report;
     r.examined += tally.examined;
     r.rewritten += tally.rewritten;
-    if (tally.pending > 0) r.conflicts += tally.pending - tally.rewritten; // a dry run sends nothing: no conflicts
+    r.conflicts += tally.conflicts; // a dry run sends nothing: no conflicts
+    for (const key of tally.conflictKeys) this.conflictKeys.add(key);
     r.failed += tally.failures.length;
     for (const { primaryKey, error } of tally.failures) {
       this.failedKeys.add(primaryKey);

@@ -1,5 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { SealedError, type SealedErrorContext } from '../errors';
+import { INTERNAL_QUERY_MARKER } from '../internal-query';
 
 /** How a batch SELECT locks its rows: skip rows another process holds, wait for them, or read only. */
 export type RowLock = 'skip' | 'wait' | 'none';
@@ -23,6 +24,12 @@ export interface Dialect {
   readonly writeLockUpFront: boolean;
   /** Bind parameters one statement may carry (with room to spare). */
   readonly maxParameters: number;
+  /**
+   * The longest statement the server accepts, in bytes, where it is low enough to matter:
+   * MySQL/MariaDB's `max_allowed_packet` (read from the session). Undefined elsewhere
+   * (PostgreSQL takes messages of up to 1 GiB, SQLite statements of up to 1 GB).
+   */
+  maxStatementBytes(runner: QueryRunner): Promise<number | undefined>;
   /**
    * How a batch's compare-and-swap UPDATE matches its rows to their new values, by a join
    * (linear in the batch) with: `values`, a `VALUES` list with column aliases (PostgreSQL);
@@ -79,12 +86,15 @@ const LOCKING: Readonly<Record<RowLock, string>> = { skip: ' FOR UPDATE SKIP LOC
 
 const asIs = (column: string) => column;
 
+const uncapped = async () => undefined;
+
 const postgres: Dialect = {
   binary: '',
   asText: (column) => `CAST(${column} AS text)`,
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
+  maxStatementBytes: uncapped,
   swapJoin: 'values',
   retryForMs: 2_000,
   isTransient: (e) => ['40P01', '40001'].includes(String(driverError(e).code)),
@@ -100,6 +110,11 @@ const mysql: Dialect = {
   lock: LOCKING,
   writeLockUpFront: false,
   maxParameters: 30_000,
+  async maxStatementBytes(runner) {
+    const rows: { n: unknown }[] = await runner.query(`SELECT @@max_allowed_packet AS n ${INTERNAL_QUERY_MARKER}`);
+    const bytes = Number(rows[0]?.n);
+    return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+  },
   swapJoin: 'union',
   retryForMs: 2_000,
   isTransient: (e) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(String(driverError(e).code)) || [1213, 1205].includes(Number(driverError(e).errno)),
@@ -117,6 +132,7 @@ const sqliteBase = {
   lock: { skip: '', wait: '', none: '' },
   writeLockUpFront: true,
   maxParameters: 30_000,
+  maxStatementBytes: uncapped,
   swapJoin: 'numbered-values',
   // Another process may hold the write lock for a while (its own transactions): keep trying.
   retryForMs: 60_000,

@@ -2,10 +2,11 @@ import type { DataSource, EntityTarget, ObjectLiteral, QueryRunner } from 'typeo
 import { FieldCipher } from '../cipher/field-cipher';
 import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
-import { SealedError } from '../errors';
+import { printable, SealedError } from '../errors';
 import { requireKeyRing, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { censusOf, emptiedWarning } from './column-census';
+import { columnTypesOf, holdsEnvelopes } from './column-type';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
 import type { CensusReport, ColumnCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
@@ -42,6 +43,11 @@ export interface KeyRotatorOptions {
  * and every write is a compare-and-swap on the old value, so a concurrent application update is
  * never overwritten. Selection uses the envelope prefix, so running again after a crash simply
  * continues, and two processes on PostgreSQL or MariaDB/MySQL take disjoint rows.
+ *
+ * Every walk (`rotate`, `encryptExisting`, `decryptAll`, `verify`, dry runs too) refuses with
+ * `SEALED_CONFIG`, before it reads anything, an encrypted column whose database type cannot hold
+ * envelopes (a legacy json, integer, boolean or date column not widened yet): widen it with
+ * `widenColumn()` first. `census` counts such a column.
  *
  * @example
  * ```ts
@@ -113,13 +119,15 @@ export class KeyRotator {
 
   /**
    * Counts per column of NULL, plaintext, and values per key id, from the envelope prefix in SQL.
-   * It opens no value: `verify` does.
+   * It opens no value: `verify` does. Unlike the walks, it also runs on a column not widened yet
+   * (json, integer, boolean...): it only counts, with SQL that reads the column as text, and writes
+   * nothing, so it can size an adoption before its migration.
    */
   async census(): Promise<CensusReport> {
     return this.withRunner(async (runner) => {
       const columns: ColumnCensus[] = [];
       const warnings: string[] = [];
-      for (const sql of await this.columns(runner)) {
+      for (const sql of await this.columns(runner, { textOnly: false })) {
         const { empty: _empty, ...census } = await censusOf(runner, sql, this.cipher.keys);
         columns.push(census);
         const emptied = emptiedWarning({ ...census, empty: _empty });
@@ -132,7 +140,7 @@ export class KeyRotator {
   private async walk(mode: RotationMode): Promise<RotationReport> {
     const started = Date.now();
     return this.withRunner(async (runner) => {
-      const columns = await this.columns(runner);
+      const columns = await this.columns(runner, { textOnly: true });
       if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner, columns);
       const failures = new FailureTally(this.maxFailures);
       const walks: ColumnWalk[] = [];
@@ -144,10 +152,12 @@ export class KeyRotator {
         stopOnFailure: this.options.stopOnFailure ?? true,
         ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
       };
+      let stopped = false;
       for (const sql of columns) {
         const walk = new ColumnWalk(sql, settings, failures);
         walks.push(walk);
-        if (!(await walk.run(runner))) break;
+        if (stopped) await walk.skip(runner);
+        else stopped = !(await walk.run(runner));
       }
       const reports = walks.map((w) => w.report);
       const status = (['stopped', 'failed', 'incomplete'] as const).find((s) => reports.some((c) => c.status === s)) ?? ('complete' as WalkStatus);
@@ -185,9 +195,11 @@ export class KeyRotator {
    * Every encrypted column to walk, once per table and column (single-table inheritance shares
    * them). Refuses with `SEALED_CONFIG`, before anything is read, when there is none (entities not
    * loaded, or `@Encrypted` from another copy of the package) or a table or column is missing
-   * (migrations not run, wrong database).
+   * (migrations not run, wrong database); with `textOnly`, also when a column's database type
+   * cannot hold envelopes (not widened yet: the driver would return objects, numbers or dates,
+   * which fail as legacy values, and the database would refuse the envelopes).
    */
-  private async columns(runner: QueryRunner): Promise<ColumnSql[]> {
+  private async columns(runner: QueryRunner, { textOnly }: { textOnly: boolean }): Promise<ColumnSql[]> {
     const metadatas = this.options.entities
       ? this.options.entities.map((target) => this.dataSource.getMetadata(target))
       : this.dataSource.entityMetadatas.filter((m) => m.tableType !== 'view');
@@ -210,6 +222,7 @@ export class KeyRotator {
         `${this.options.entities ? 'the entities given have' : "this DataSource's entities have"} no @Encrypted column: are the entities loaded (the DataSource's entities option)?`,
       );
     }
+    const tables = new Map<string, Map<string, string>>();
     for (const sql of out) {
       if (!(await retrying(sql.dialect, () => runner.hasColumn(sql.metadata.tablePath, sql.sc.column.databaseName)))) {
         throw new SealedError(
@@ -218,8 +231,28 @@ export class KeyRotator {
           { entity: sql.sc.entity, column: sql.sc.path },
         );
       }
+      if (textOnly) await this.refuseNonText(runner, sql, tables);
     }
     return out;
+  }
+
+  /** `SEALED_CONFIG` when a column's database type cannot hold envelopes; `tables` caches each table's types. */
+  private async refuseNonText(runner: QueryRunner, sql: ColumnSql, tables: Map<string, Map<string, string>>): Promise<void> {
+    const { tablePath } = sql.metadata;
+    const column = sql.sc.column.databaseName;
+    let types = tables.get(tablePath);
+    if (!types) tables.set(tablePath, (types = await retrying(sql.dialect, () => columnTypesOf(runner, this.dataSource, tablePath))));
+    const type = types.get(column);
+    // undefined: hasColumn found the column but getTable spells it otherwise; nothing to check against.
+    if (type === undefined || holdsEnvelopes(type, String(this.dataSource.driver.options.type))) return;
+    throw new SealedError(
+      'SEALED_CONFIG',
+      printable(
+        `the database column ${tablePath}.${column} is ${type}, which cannot hold envelopes: widen it to text in place with ` +
+          `widenColumn(queryRunner, '${tablePath}', '${column}') in a migration first (not with changeColumn, which drops its values). Nothing was read or written`,
+      ),
+      { entity: sql.sc.entity, column: sql.sc.path },
+    );
   }
 
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {

@@ -8,9 +8,10 @@ export type RotationMode = 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify
  * `failed`: some values failed (see `failures`) and were left as they were. `stopped`: the walk
  * stopped at a failure (`stopOnFailure`, or `maxFailures` reached). `incomplete`: values still need
  * work (locked by another process, plaintext that `rotate` does not seal, values that start with
- * `sealed:` but are not envelopes): `warnings` says which.
+ * `sealed:` but are not envelopes): `warnings` says which. `not-walked`: a column after the one
+ * where the walk stopped; nothing was examined, its counts come from the database.
  */
-export type WalkStatus = 'complete' | 'failed' | 'stopped' | 'incomplete';
+export type WalkStatus = 'complete' | 'failed' | 'stopped' | 'incomplete' | 'not-walked';
 
 /** A value the rotator could not process. It wrote nothing for that row. */
 export interface RowFailure {
@@ -44,13 +45,16 @@ export interface ColumnReport {
   /** Property path, e.g. `email` or `address.street`. */
   column: string;
   table: string;
-  /** Rows read because the mode selects them (every non-null row for `verify`). */
+  /** Rows read because the mode selects them (every non-null row for `verify`), each counted once however many passes read it. */
   examined: number;
   /** Rows written (`dryRun`: rows a real run would write). */
   rewritten: number;
   /** Rows whose value changed under the rotator (compare-and-swap missed); left as the application wrote them. Always 0 in a dry run. */
   conflicts: number;
-  /** Rows that failed to open or convert; not written. */
+  /**
+   * Rows that failed to open or convert, and rows the compare-and-swap could not find by the
+   * primary key read back (`SEALED_CONFIG`: a key the driver rounds, e.g. microseconds); not written.
+   */
   failed: number;
   /** Non-null values that are plaintext (do not start with `sealed:`) when the walk ended. */
   plaintext: number;

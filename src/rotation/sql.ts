@@ -15,6 +15,20 @@ export interface Swap {
 
 const MAX_ROWS_PER_SWAP = 1000;
 
+/**
+ * Bytes of parameters (keys, previous and next values) one compare-and-swap statement carries at
+ * most; a row bigger than this goes alone. Large values (JSON documents of hundreds of KB) in a
+ * batch of 1000 rows would otherwise make statements of hundreds of MB, which MySQL and MariaDB
+ * refuse past `max_allowed_packet` (MariaDB's default is 16 MiB, MySQL's 64 MiB, 4 MiB before
+ * 8.0), and which every database must hold in memory at once. 4 MiB stays well under those
+ * defaults, even with the values escaped into the statement text, and still spreads a round trip
+ * over many rows. On MySQL/MariaDB a quarter of the server's `max_allowed_packet` caps it too.
+ */
+export const MAX_SWAP_BYTES = 4 * 1024 * 1024;
+
+/** Limits of one compare-and-swap statement. Internal: tests lower `maxBytes` to split small batches. */
+export const swapLimits = { maxBytes: MAX_SWAP_BYTES };
+
 /** A range of primary keys: after `after` (exclusive) up to `upTo` (inclusive); open where undefined. */
 export interface KeyWindow {
   after: unknown[] | undefined;
@@ -41,6 +55,8 @@ export class ColumnSql {
   readonly column: string;
   private readonly keys: string[];
   readonly dialect: Dialect;
+  /** Bytes of parameters one compare-and-swap statement carries here; read at the first write. */
+  private swapBytes: number | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -155,17 +171,21 @@ export class ColumnSql {
   }
 
   /**
-   * Compare-and-swap for a whole batch in one statement: each row gets its `next` value only
-   * where the column still holds its `previous` one. Returns how many rows were written; the
-   * others changed meanwhile and keep what the application wrote.
+   * Compare-and-swap for a whole batch: each row gets its `next` value only where the column
+   * still holds its `previous` one. Returns how many rows were written; the others changed
+   * meanwhile and keep what the application wrote (or cannot be found by the key read back: see
+   * `ColumnWalk`). A batch goes in as few statements as the limits on parameters and bytes allow
+   * (see {@link splitSwaps}).
    */
   async swapMany(runner: QueryRunner, writes: readonly Swap[]): Promise<number> {
+    if (writes.length === 0) return 0;
     // Each row takes 3 parameters per key column plus 2; databases cap a statement's parameters
     // (SQLite 32766, PostgreSQL and MySQL 65535), so big batches go in several statements.
     const rowsPerStatement = Math.min(MAX_ROWS_PER_SWAP, Math.floor(this.dialect.maxParameters / (3 * this.keys.length + 2)));
+    this.swapBytes ??= await this.maxSwapBytes(runner);
     let written = 0;
-    for (let start = 0; start < writes.length; start += rowsPerStatement) {
-      const [sql, values] = this.swapSql(writes.slice(start, start + rowsPerStatement));
+    for (const statement of splitSwaps(writes, rowsPerStatement, this.swapBytes)) {
+      const [sql, values] = this.swapSql(statement);
       // The statement carries values (plaintext for encryptExisting and decryptAll): it is logged
       // without its parameters and runs on the connection directly, past TypeORM's query logging.
       this.dataSource.logger.logQuery(`${sql} -- ${values.length} parameters not logged`, undefined, runner);
@@ -176,6 +196,16 @@ export class ColumnSql {
       }
     }
     return written;
+  }
+
+  /**
+   * {@link swapLimits}' `maxBytes`, or less where the server caps statements lower: a quarter of
+   * MySQL/MariaDB's `max_allowed_packet`, since the driver sends the values escaped into the
+   * statement text (a Buffer as hex, twice its size) along with the SQL around them.
+   */
+  private async maxSwapBytes(runner: QueryRunner): Promise<number> {
+    const packet = await this.dialect.maxStatementBytes(runner);
+    return packet === undefined ? swapLimits.maxBytes : Math.min(swapLimits.maxBytes, Math.floor(packet / 4));
   }
 
   /**
@@ -254,4 +284,43 @@ export class ColumnSql {
   private escape(sql: string, params: ObjectLiteral): [string, unknown[]] {
     return escapeQuery(this.dataSource, sql, params);
   }
+}
+
+/**
+ * Splits a batch's swaps, in order, into statements of at most `maxRows` rows whose parameters
+ * (keys, previous and next values) add up to at most `maxBytes` bytes; a row bigger than
+ * `maxBytes` goes alone.
+ *
+ * @example
+ * ```ts
+ * splitSwaps(writes, 1000, MAX_SWAP_BYTES).map((statement) => statement.length); // e.g. [19, 19, 7]
+ * ```
+ */
+export function splitSwaps(writes: readonly Swap[], maxRows: number, maxBytes: number): Swap[][] {
+  const statements: Swap[][] = [];
+  let statement: Swap[] = [];
+  let bytes = 0;
+  for (const write of writes) {
+    const size = swapBytes(write);
+    if (statement.length > 0 && (statement.length >= maxRows || bytes + size > maxBytes)) {
+      statements.push(statement);
+      statement = [];
+      bytes = 0;
+    }
+    statement.push(write);
+    bytes += size;
+  }
+  if (statement.length > 0) statements.push(statement);
+  return statements;
+}
+
+/** Bytes a swap's parameters take: strings as UTF-8, Buffers as they are, anything else as its text. */
+function swapBytes(write: Swap): number {
+  let bytes = 0;
+  for (const value of [...write.key, write.previous, write.next]) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (value instanceof Uint8Array) bytes += value.byteLength;
+    else if (value !== null && value !== undefined) bytes += String(value).length;
+  }
+  return bytes;
 }

@@ -217,6 +217,9 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
       ].join('\n'),
     );
     expect(limited.stdout).toMatch(/Account\.score\s+10\s+0\s+0\s+10\s+\d+\s+stopped/);
+    // The columns after the stop are listed, and say why they were not walked.
+    expect(limited.stdout).toMatch(/Tag\.label\s+0\s+0\s+0\s+0\s+\d+\s+not-walked/);
+    expect(limited.stdout).toContain('Tag.label: not walked: the walk stopped at an earlier column');
     const all = await run('encrypt-existing', '--dry-run', '--continue-on-error', '--max-failures', '5000', '--json');
     const report = JSON.parse(all.stdout);
     expect(report.failureGroups).toEqual([expect.objectContaining({ column: 'score', code: 'SEALED_PLAINTEXT', count: 30 })]);

@@ -1,11 +1,12 @@
 import { inspect } from 'node:util';
-import type { DataSource } from 'typeorm';
-import { generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
-import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
+import { Entity, PrimaryColumn, type DataSource } from 'typeorm';
+import { Encrypted, generateKey, KeyRing, KeyRotator, sealedSubscriber, type RotationProgress } from 'typeorm-sealed';
+import { openDataSource, rawColumn, rawUpdate, testDialects, type Dialect } from './support/dialects';
 import { ENTITIES, Membership, Note, User } from './support/entities';
 import { sealFor } from './support/seal-for';
 import { sealedColumnsOf } from '../../src/metadata/column-plan';
-import { ColumnSql } from '../../src/rotation/sql';
+import { dialectOf } from '../../src/rotation/dialect';
+import { ColumnSql, swapLimits } from '../../src/rotation/sql';
 
 const [k1, k2, k3] = [generateKey(), generateKey(), generateKey()];
 const ring1 = new KeyRing({ active: k1 });
@@ -52,7 +53,10 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
       seeds.map(({ login, email, score }) => ({ login, email, score })),
     );
   });
-  afterEach(() => ds?.destroy());
+  afterEach(() => {
+    jest.restoreAllMocks();
+    return ds?.destroy();
+  });
 
   const readAll = async () => (await ds.getRepository(User).find({ order: { id: 'ASC' } })).map((u) => ({ email: u.email, score: u.score }));
 
@@ -167,6 +171,33 @@ describe.each(testDialects())('KeyRotator on %s', (dialect) => {
     for (let i = 0; i < many.length; i += 500) await insertRaw(ds, many.slice(i, i + 500));
     const report = await new KeyRotator(ds, { batchSize: 100_000, entities: [User] }).rotate();
     expect(report.columns.find((c) => c.column === 'email')).toMatchObject({ rewritten: 2600 + 12, conflicts: 0, remaining: 5, plaintext: 5 });
+  });
+
+  it('splits compare-and-swap statements by bytes: large values go in several, each under the bound', async () => {
+    // The bound lowered from 4 MiB so that a few 30 KB documents exceed it (MariaDB refuses a
+    // statement past max_allowed_packet; without a bound, a batch of large values makes one).
+    const bound = 150_000;
+    jest.replaceProperty(swapLimits, 'maxBytes', bound);
+    const execute = jest.spyOn(dialectOf(ds), 'execute');
+    const documents = Array.from({ length: 8 }, (_, i) => JSON.stringify({ i, text: 'x'.repeat(30_000) }));
+    const stored = documents.map((body, i) => ({ body: i < 4 ? sealFor(ring1, 'sealed_note', 'body', 'string', body) : body }));
+    await ds.createQueryBuilder().insert().into(Note).values(stored).callListeners(false).execute();
+    const statements = () => execute.mock.calls.splice(0).map(([, , parameters]) => parameters);
+    const bytes = (parameters: readonly unknown[]) => parameters.reduce((sum: number, p) => sum + (typeof p === 'string' ? Buffer.byteLength(p) : 0), 0);
+
+    // rotate: about 40 KB + 40 KB a row, one row a statement; encryptExisting: 30 KB + 40 KB, two.
+    const rotated = await new KeyRotator(ds, { entities: [Note] }).rotate();
+    expect(rotated.columns[0]).toMatchObject({ examined: 4, rewritten: 4, conflicts: 0, failed: 0 });
+    const rotations = statements();
+    expect(rotations).toHaveLength(4);
+    const encrypted = await new KeyRotator(ds, { entities: [Note] }).encryptExisting();
+    expect(encrypted.columns[0]).toMatchObject({ examined: 4, rewritten: 4, conflicts: 0, failed: 0, status: 'complete' });
+    const encryptions = statements();
+    expect(encryptions).toHaveLength(2);
+    for (const parameters of [...rotations, ...encryptions]) expect(bytes(parameters)).toBeLessThanOrEqual(bound);
+
+    expect((await ds.getRepository(Note).find({ order: { id: 'ASC' } })).map((n) => n.body)).toEqual(documents);
+    expect((await new KeyRotator(ds, { entities: [Note] }).census()).columns[0]!.byKeyId).toEqual({ [ring.activeKeyId]: 8 });
   });
 
   it('dryRun counts what it would write and writes nothing', async () => {
@@ -360,3 +391,84 @@ if (servers.length > 0) {
     });
   });
 }
+
+/**
+ * A table whose primary key the driver reads back changed, so that a compare-and-swap by the key
+ * read finds no row: microseconds cut to the milliseconds of a JavaScript Date (PostgreSQL
+ * timestamp(6), MariaDB datetime(6)); on SQLite, integers past 2^53 rounded to a double.
+ */
+function lossyKeyEntity(dialect: Dialect) {
+  @Entity('sealed_stamped')
+  class Stamped {
+    @PrimaryColumn(dialect === 'sqlite' ? { type: 'bigint' } : { type: dialect === 'postgres' ? 'timestamp' : 'datetime', precision: 6 })
+    stamp!: Date | number;
+
+    @Encrypted({ valueType: 'string' })
+    note!: string;
+  }
+  return Stamped;
+}
+
+describe.each(testDialects())('KeyRotator and primary keys it cannot match exactly, on %s', (dialect) => {
+  const Stamped = lossyKeyEntity(dialect);
+  let ds: DataSource;
+  // In key order: 2 exact keys, 1 inexact key, 3 inexact keys that all read back as the same key
+  // (on PostgreSQL and MariaDB, a key window ending among them reads back as its own start, so the
+  // walk must widen it to move on), 1 exact key.
+  const keys =
+    dialect === 'sqlite'
+      ? ['1', '2', `${2n ** 60n + 1n}`, `${2n ** 61n + 1n}`, `${2n ** 61n + 2n}`, `${2n ** 61n + 3n}`, '3000000000000000000']
+      : ['00.250000', '01.500000', '02.000123', '03.000001', '03.000002', '03.000003', '04.000000'].map((s) => `'2024-05-01 10:00:${s}'`);
+  /** How the report renders the key of row `i` as read back: the integer rounded to a double, the Date cut to milliseconds. */
+  const shown = (i: number) =>
+    dialect === 'sqlite'
+      ? `stamp=${Number(keys[i])}`
+      : `stamp=${new Date(2024, 4, 1, 10, 0, 0, Math.floor(Number(keys[i]!.slice(18, -1)) * 1000)).toISOString()}`;
+  const inexact = [2, 3, 4, 5];
+
+  beforeEach(async () => {
+    ds = await openDataSource(dialect, [Stamped], [sealedSubscriber({ keys: ring })]);
+    const q = (name: string) => ds.driver.escape(name);
+    await ds.query(`INSERT INTO ${q('sealed_stamped')} (${q('stamp')}, ${q('note')}) VALUES ${keys.map((k, i) => `(${k}, 'note-${i}')`).join(', ')}`);
+  });
+  afterEach(() => ds?.destroy());
+
+  it('reports rows the compare-and-swap cannot find as SEALED_CONFIG failures, examining each row once, run after run', async () => {
+    for (let run = 0; run < 2; run++) {
+      const report = await new KeyRotator(ds, { batchSize: 2, stopOnFailure: false }).encryptExisting();
+      expect(report.status).toBe('failed');
+      expect(report.columns).toEqual([
+        expect.objectContaining({
+          examined: run === 0 ? 7 : 4,
+          rewritten: run === 0 ? 3 : 0,
+          conflicts: 0,
+          failed: 4,
+          plaintext: 4,
+          remaining: 4,
+          status: 'failed',
+        }),
+      ]);
+      expect(report.failures.map((f) => [f.code, f.primaryKey])).toEqual(inexact.map((i) => ['SEALED_CONFIG', shown(i)]));
+      expect(report.failures[0]!.message).toBe(
+        `SEALED_CONFIG: Stamped.note (${shown(2)}): the compare-and-swap UPDATE found no row by the primary key as the driver read it back, although the value had not changed: ` +
+          'the primary key cannot be matched exactly (e.g. its precision, such as microseconds the driver rounds to milliseconds, or its collation or character set). ' +
+          'The row was left as it was; give the table a key that reads back exactly, or have the driver read it as text',
+      );
+      expect(report.failureGroups).toEqual([expect.objectContaining({ code: 'SEALED_CONFIG', count: 4, samples: inexact.map(shown) })]);
+      expect(JSON.stringify(report)).not.toContain('note-');
+    }
+    const notes = (await rawColumn(ds, 'sealed_stamped', 'note')) as string[];
+    expect(notes.filter((n) => n.startsWith('note-')).sort()).toEqual(inexact.map((i) => `note-${i}`));
+  });
+
+  it('stops after the first batch with such a row by default', async () => {
+    const report = await new KeyRotator(ds, { batchSize: 2 }).encryptExisting();
+    expect(report.status).toBe('stopped');
+    // SQLite: TypeORM writes the window's end into the SQL as JavaScript prints the rounded key
+    // (2305843009213694000), past all rows of 2^61 + n: that window holds the four inexact keys.
+    const failing = dialect === 'sqlite' ? inexact : [2];
+    expect(report.failures.map((f) => [f.code, f.primaryKey])).toEqual(failing.map((i) => ['SEALED_CONFIG', shown(i)]));
+    expect(report.columns[0]).toMatchObject({ examined: 2 + failing.length, rewritten: 2, conflicts: 0, failed: failing.length, status: 'stopped' });
+    expect(((await rawColumn(ds, 'sealed_stamped', 'note')) as string[]).filter((n) => n.startsWith('note-'))).toHaveLength(5);
+  });
+});

@@ -1,9 +1,9 @@
 // The rotator's SQL, exactly, per dialect (built from DataSources that never connect).
 import 'reflect-metadata';
-import { DataSource, Entity, PrimaryColumn, type DataSourceOptions } from 'typeorm';
+import { DataSource, Entity, PrimaryColumn, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { Encrypted } from '../../../src';
 import { dialectOf } from '../../../src/rotation/dialect';
-import { ColumnSql } from '../../../src/rotation/sql';
+import { ColumnSql, MAX_SWAP_BYTES, splitSwaps, swapLimits, type Swap } from '../../../src/rotation/sql';
 import { sealedColumnsOf } from '../../../src/metadata/column-plan';
 
 @Entity('member')
@@ -93,5 +93,49 @@ describe('dialect records', () => {
         message: 'SEALED_CONFIG: the rotator does not support the "cockroachdb" driver; it supports postgres, mysql, mariadb, better-sqlite3, sqlite',
       }),
     );
+  });
+});
+
+describe('compare-and-swap statements', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A swap whose parameters take `bytes` bytes: the key [1, 'm<i>'] (3 bytes) and two values. */
+  const swap = (i: number, bytes: number): Swap => ({ key: [1, `m${i}`], previous: 'p'.repeat((bytes - 3) / 2), next: 'n'.repeat((bytes - 3) / 2) });
+  const indices = (statements: Swap[][]) => statements.map((statement) => statement.map((w) => Number(String(w.key[1]).slice(1))));
+
+  it('split by rows and by bytes of parameters; a row bigger than the bound goes alone', () => {
+    const writes = [30_001, 30_001, 30_001, 30_001, 250_001, 10_001, 10_001].map((bytes, i) => swap(i, bytes));
+    expect(indices(splitSwaps(writes, 1000, 100_000))).toEqual([[0, 1, 2], [3], [4], [5, 6]]);
+    expect(indices(splitSwaps(writes, 2, 1_000_000))).toEqual([[0, 1], [2, 3], [4, 5], [6]]);
+    expect(splitSwaps([], 1000, 100)).toEqual([]);
+    // Strings count as UTF-8, Buffers as their bytes, other values as their text.
+    const mixed: Swap[] = [
+      { key: [12], previous: 'é'.repeat(10), next: Buffer.alloc(20) }, // 2 + 20 + 20
+      { key: [3], previous: null, next: 'x'.repeat(41) }, // 1 + 41
+    ];
+    expect(splitSwaps(mixed, 1000, 84).map((s) => s.length)).toEqual([2]);
+    expect(splitSwaps(mixed, 1000, 83).map((s) => s.length)).toEqual([1, 1]);
+    expect(MAX_SWAP_BYTES).toBe(4 * 1024 * 1024);
+  });
+
+  it.each(cases)('on %s carry at most the byte bound each (MariaDB: at most a quarter of max_allowed_packet, read once)', async (name, options) => {
+    jest.replaceProperty(swapLimits, 'maxBytes', 100_000);
+    const sql = await columnSql(options);
+    const built = jest.spyOn(sql, 'swapSql');
+    jest.spyOn(sql.dialect, 'execute').mockImplementation(async (_runner, _sql, parameters) => parameters.length);
+    const query = jest.fn(async () => [{ n: 320_000 }]);
+    const runner = { query } as unknown as QueryRunner;
+    const writes = [30_001, 30_001, 30_001, 30_001, 250_001, 10_001].map((bytes, i) => swap(i, bytes));
+    await sql.swapMany(runner, writes);
+    await sql.swapMany(runner, writes.slice(0, 1));
+    const statements = indices(built.mock.calls.map(([w]) => [...w]));
+    if (name === 'mariadb') {
+      // 320 000 / 4 = 80 000 bytes a statement.
+      expect(statements).toEqual([[0, 1], [2, 3], [4], [5], [0]]);
+      expect(query.mock.calls).toEqual([[`SELECT @@max_allowed_packet AS n ${M}`]]);
+    } else {
+      expect(statements).toEqual([[0, 1, 2], [3], [4], [5], [0]]);
+      expect(query).not.toHaveBeenCalled();
+    }
   });
 });
