@@ -31,12 +31,14 @@ export interface Dialect {
    */
   maxStatementBytes(runner: QueryRunner): Promise<number | undefined>;
   /**
-   * How a batch's compare-and-swap UPDATE matches its rows to their new values, by a join
-   * (linear in the batch) with: `values`, a `VALUES` list with column aliases (PostgreSQL);
-   * `numbered-values`, a `VALUES` list whose columns are `column1`... (SQLite 3.33+); `union`, a
-   * derived table of `SELECT ... UNION ALL` (MySQL/MariaDB).
+   * How a batch's compare-and-swap UPDATE matches its rows to their new values: by a join (linear
+   * in the batch) with `values`, a `VALUES` list with column aliases (PostgreSQL), or
+   * `numbered-values`, a `VALUES` list whose columns are `column1`... (SQLite 3.33+); or `case`,
+   * `SET c = CASE key WHEN ... THEN IF(c = BINARY previous, next, c) ... END WHERE key IN (...)`
+   * (MySQL/MariaDB, where it runs about a third faster than a join with a derived table of
+   * `SELECT ... UNION ALL`; `execute` then counts changed rows, not matched ones).
    */
-  readonly swapJoin: 'values' | 'numbered-values' | 'union';
+  readonly swapJoin: 'values' | 'numbered-values' | 'case';
   /** How long a batch keeps retrying after transient errors (deadlocks, a busy database), in ms. */
   readonly retryForMs: number;
   /** Whether an error is transient: the batch was rolled back and can simply run again. */
@@ -115,14 +117,15 @@ const mysql: Dialect = {
     const bytes = Number(rows[0]?.n);
     return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
   },
-  swapJoin: 'union',
+  swapJoin: 'case',
   retryForMs: 2_000,
   isTransient: (e) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(String(driverError(e).code)) || [1213, 1205].includes(Number(driverError(e).errno)),
   async execute(runner, sql, parameters) {
     const connection = (await runner.connect()) as {
-      query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { affectedRows: number }) => void): void;
+      query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { changedRows: number }) => void): void;
     };
-    return (await callback<{ affectedRows: number }>((done) => connection.query(sql, parameters, done))).affectedRows;
+    // Changed, not affected: mysql2 and mysql connect with FOUND_ROWS, which counts matched rows.
+    return (await callback<{ changedRows: number }>((done) => connection.query(sql, parameters, done))).changedRows;
   },
 };
 

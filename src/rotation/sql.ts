@@ -209,10 +209,9 @@ export class ColumnSql {
   }
 
   /**
-   * One compare-and-swap UPDATE for up to a statement's worth of rows, and its parameters: a join
-   * of the table with the batch's `(key, previous, next)` rows, so the database matches them in
-   * linear time, and each row is written only where it still holds `previous` (see
-   * {@link Dialect.swapJoin} for the three forms).
+   * One compare-and-swap UPDATE for up to a statement's worth of rows, and its parameters: the
+   * table matched with the batch's `(key, previous, next)` rows by primary key, each row written
+   * only where it still holds `previous` (see {@link Dialect.swapJoin} for the three forms).
    */
   swapSql(writes: readonly Swap[]): [string, unknown[]] {
     const params: ObjectLiteral = {};
@@ -242,11 +241,20 @@ export class ColumnSql {
           `WHERE ${on(col)} AND t.${this.column} = ${col(this.keys.length)}`;
         break;
       }
-      case 'union': {
-        const selects = tuples.map((t, row) => `SELECT ${t.map((value, i) => (row === 0 ? `${value} AS ${names[i]}` : value)).join(', ')}`);
+      case 'case': {
+        // Each key once in a CASE (keys in WHERE ... IN find the rows by the primary key index);
+        // a row whose value changed keeps it (IF ... ELSE the column), so the driver's
+        // changed-rows count is the number written.
+        const single = this.keys.length === 1;
+        const keyOf = (t: string[]) => t.slice(0, this.keys.length);
+        const swap = (t: string[]) => `IF(${this.column} = ${this.dialect.binary}${t.at(-2)!}, ${t.at(-1)!}, ${this.column})`;
+        const branches = tuples.map((t) =>
+          single ? `WHEN ${t[0]!} THEN ${swap(t)}` : `WHEN ${this.keys.map((k, i) => `${k} = ${t[i]!}`).join(' AND ')} THEN ${swap(t)}`,
+        );
+        const keyList = tuples.map((t) => (single ? t[0]! : `(${keyOf(t).join(', ')})`)).join(', ');
         sql =
-          `UPDATE ${this.table} AS t JOIN (${selects.join(' UNION ALL ')}) AS v ON ${on((i) => `v.k${i}`)} ` +
-          `SET t.${this.column} = v.n WHERE t.${this.column} = ${this.dialect.binary}v.p`;
+          `UPDATE ${this.table} SET ${this.column} = CASE ${single ? `${this.keys[0]!} ` : ''}${branches.join(' ')} ELSE ${this.column} END ` +
+          `WHERE ${single ? this.keys[0]! : `(${this.keys.join(', ')})`} IN (${keyList})`;
         break;
       }
     }

@@ -41,8 +41,9 @@ const cases: [string, DataSourceOptions, Record<string, string | undefined>][] =
       rotate: "(SUBSTR(`email`, 1, 7) = BINARY 'sealed:') AND NOT (SUBSTR(`email`, 1, 20) = BINARY 'sealed:1:x:abcdef01:')",
       window: `SELECT \`org\` AS k0, \`name\` AS k1 FROM \`member\` WHERE (\`org\`, \`name\`) > (?, ?) ORDER BY \`org\`, \`name\` LIMIT 1 OFFSET 499 ${M}`,
       batch: `SELECT \`org\` AS k0, \`name\` AS k1, \`email\` AS v FROM \`member\` WHERE \`email\` IS NOT NULL AND 1 = 1 AND (\`org\`, \`name\`) > (?, ?) AND (\`org\`, \`name\`) <= (?, ?) ORDER BY \`org\`, \`name\` FOR UPDATE SKIP LOCKED ${M}`,
+      // A CASE over the keys; WHERE ... IN finds the rows by the primary key index.
       swap:
-        'UPDATE `member` AS t JOIN (SELECT ? AS k0, ? AS k1, ? AS p, ? AS n) AS v ON t.`org` = v.k0 AND t.`name` = v.k1 SET t.`email` = v.n WHERE t.`email` = BINARY v.p ' +
+        'UPDATE `member` SET `email` = CASE WHEN `org` = ? AND `name` = ? THEN IF(`email` = BINARY ?, ?, `email`) ELSE `email` END WHERE (`org`, `name`) IN ((?, ?)) ' +
         M,
       lock: undefined,
     },
@@ -72,7 +73,7 @@ describe.each(cases)('rotation SQL on %s', (_name, options, expected) => {
     const [swap, swapParams] = sql.swapSql([{ key: [7, 'bob'], previous: 'old', next: 'new' }]);
     expect(swap).toBe(expected.swap);
     expect(swapParams).toEqual(
-      { postgres: [7, 'bob', 'old', 'new'], mariadb: [7, 'bob', 'old', 'new'], 'better-sqlite3': ['bob', 'old', 'new'] }[options.type as string],
+      { postgres: [7, 'bob', 'old', 'new'], mariadb: [7, 'bob', 'old', 'new', 7, 'bob'], 'better-sqlite3': ['bob', 'old', 'new'] }[options.type as string],
     );
     expect(sql.lockSql()).toBe(expected.lock);
   });
