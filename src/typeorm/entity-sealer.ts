@@ -206,30 +206,42 @@ export class EntitySealer {
 
   /**
    * Before a write statement: fail closed when it carries a value that code TypeORM does not wait
-   * for put into an encrypted field of the latest batch after sealing (the statement would store
-   * it unencrypted). Nothing is restored: the other objects of the batch may be on their way to
-   * the database under another operation.
+   * for put into an encrypted field after sealing (the statement would store it unencrypted).
+   * Batches whose operation already sent a statement with their envelopes have their values
+   * built, so only the others are checked: each batch once or a few times, not at every statement
+   * of a `save()` that writes row by row. Nothing is restored: the other objects of the batch may
+   * be on their way to the database under another operation.
    */
   checkBeforeWrite(queryRunner: QueryRunner, sql: string, parameters: readonly unknown[] | object | undefined): void {
-    const latest = this.runners.get(queryRunner)?.sealed.at(-1);
-    if (!latest?.sealed || latest.outstanding === 0 || !parameters || !WRITE_STATEMENT.test(sql)) return;
+    const state = this.runners.get(queryRunner);
+    if (!state || !parameters || !WRITE_STATEMENT.test(sql)) return;
     let carried: Set<unknown> | undefined;
-    for (const [entity, target] of latest.entities) {
-      const sealed = this.replaced.get(entity);
-      if (!sealed || sealed.sent) continue;
-      for (const r of sealed.fields) {
-        const current = r.column.getEntityValue(entity);
-        if (current === r.written || current === undefined || current === null) continue;
-        carried ??= new Set(Object.values(parameters));
-        if (!carried.has(current)) continue;
-        const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
-        throw new SealedError(
-          'SEALED_CONFIG',
-          'the field was changed after it was sealed (by code that TypeORM does not wait for, e.g. a promise a handler did not return), so it would be written unencrypted; ' +
-            'nothing was written. Change encrypted fields in beforeInsert/beforeUpdate, and return (or await) any promise that does',
-          { entity: sc.entity, column: sc.path },
-        );
-      }
+    for (const batch of state.sealed) {
+      if (!batch.complete || batch.writing || batch.outstanding === 0) continue;
+      carried ??= new Set(Object.values(parameters));
+      for (const [entity, target] of batch.entities) this.refuseLateChange(entity, target, carried);
+    }
+    if (!carried) return;
+    for (const value of carried) {
+      const entity = typeof value === 'string' ? state.carriers.get(value) : undefined;
+      if (entity !== undefined) this.replaced.get(entity)!.batch.writing = true;
+    }
+  }
+
+  /** `SEALED_CONFIG` when a field of `entity` no longer holds what was sealed into it and the statement carries its new value. */
+  private refuseLateChange(entity: object, target: Target, carried: ReadonlySet<unknown>): void {
+    const sealed = this.replaced.get(entity);
+    if (!sealed || sealed.sent) return;
+    for (const r of sealed.fields) {
+      const current = r.column.getEntityValue(entity);
+      if (current === r.written || current === undefined || current === null || !carried.has(current)) continue;
+      const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
+      throw new SealedError(
+        'SEALED_CONFIG',
+        'the field was changed after it was sealed (by code that TypeORM does not wait for, e.g. a promise a handler did not return), so it would be written unencrypted; ' +
+          'nothing was written. Change encrypted fields in beforeInsert/beforeUpdate, and return (or await) any promise that does',
+        { entity: sc.entity, column: sc.path },
+      );
     }
   }
 

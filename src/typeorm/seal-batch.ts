@@ -22,6 +22,12 @@ export class SealBatch<T> extends Promise<void> {
   outstanding = 0;
   /** Whether every entity of the batch was sealed. */
   complete = false;
+  /**
+   * Whether a write statement carrying one of the batch's envelopes was sent: the batch's
+   * operation has built its values (TypeORM's `save()` captures all of them before its first
+   * statement; `insert()` and `update()` send one).
+   */
+  writing = false;
   private work: (() => void) | undefined;
 
   /**

@@ -93,6 +93,8 @@ describe.each(testDialects())('write and read properties on %s', (dialect) => {
     await users.save(users.create({ login: target, email: 'target@example.com' }));
     await fc.assert(
       fc.asyncProperty(hostile, async (text) => {
+        // PostgreSQL text cannot hold NUL at all: no one can store it there.
+        fc.pre(dialect !== 'postgres' || !text.includes('\u0000'));
         await rawUpdate(ds, 'sealed_user', 'email', text, { column: 'login', value: target });
         let outcome: { error: unknown } | { value: string };
         try {
