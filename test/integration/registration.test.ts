@@ -87,6 +87,24 @@ class RollbackMidway implements EntitySubscriberInterface {
   }
 }
 
+/** Changes `unreturned*` rows' email some microtasks after sealing, in a promise it does not return. */
+const unreturned = { microtasks: 3 };
+@EventSubscriber()
+class UnreturnedLateChange implements EntitySubscriberInterface<User> {
+  listenTo() {
+    return User;
+  }
+  beforeInsert(event: InsertEvent<User>) {
+    const entity = event.entity;
+    if (!entity.login?.startsWith('unreturned')) return;
+    const email = entity.email;
+    void (async () => {
+      for (let i = 0; i < unreturned.microtasks; i++) await null;
+      entity.email = `${email}-late`;
+    })();
+  }
+}
+
 describe.each(testDialects())('registration on %s', (dialect) => {
   const open = (entities: Function[], subscribers: Function[]) => openDataSource(dialect, entities, subscribers);
 
@@ -228,6 +246,36 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       expect(pending.email).toBe('pending@example.com');
     } finally {
       await runner.release();
+      await ds.destroy();
+    }
+  }, 60_000);
+
+  it('refuses a late change by a promise no one awaits, also while another save runs on the same query runner', async () => {
+    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), UnreturnedLateChange]);
+    try {
+      const repo = ds.getRepository(User);
+      let n = 0;
+      for (const late of [1, 2, 3, 4, 5]) {
+        for (const delay of [0, 1, 2]) {
+          unreturned.microtasks = late;
+          const changed = repo.create({ login: `unreturned-${++n}`, email: `secret-${n}@example.com` });
+          const other = repo.create({ login: `other-${n}`, email: `other-${n}@example.com` });
+          const results = await ds
+            .transaction((manager) =>
+              Promise.allSettled([
+                manager.save(changed),
+                (async () => {
+                  for (let i = 0; i < delay; i++) await null;
+                  return manager.save(other);
+                })(),
+              ]),
+            )
+            .catch((e: unknown) => [{ status: 'rejected', reason: e }] as PromiseSettledResult<unknown>[]);
+          for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'SEALED_CONFIG' });
+        }
+      }
+      for (const stored of await rawColumn(ds, 'sealed_user', 'email')) expect(stored).toMatch(/^sealed:1:x:/);
+    } finally {
       await ds.destroy();
     }
   }, 60_000);
