@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
 import { printable, SealedError } from '../errors';
-import { describeForeignError } from './foreign-error';
 
 /** The data source file could not be loaded or exports no DataSource. Exit code 3. */
 export class DataSourceFileError extends Error {}
@@ -28,7 +27,7 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     module = await import(pathToFileURL(path).href);
   } catch (e) {
     const hint = /\.[cm]?ts$/.test(path) ? ' (a TypeScript file needs a loader: compile it, or run under e.g. `node --import tsx`)' : '';
-    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : describeForeignError(e);
+    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
     throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
@@ -37,4 +36,15 @@ export async function loadDataSource(file: string): Promise<DataSource> {
   if (found.length > 1 && !isDataSource(module.default))
     throw new DataSourceFileError(`${shown} exports ${found.length} DataSources; export the one to use as default`);
   return isDataSource(module.default) ? module.default : found[0]!;
+}
+
+/**
+ * What loading a file threw, by its class and code only: the message of a SyntaxError or
+ * ReferenceError quotes the file's content, which may be a key file passed to -d by mistake.
+ */
+function loadFailure(error: unknown): string {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  const kind = typeof name === 'string' && /^[A-Za-z]{1,40}$/.test(name) ? name : 'an error';
+  const withCode = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `${kind} (${code})` : kind;
+  return `loading it threw ${withCode}; the message is not shown, as it can quote the file's content (run the file with node to see it)`;
 }

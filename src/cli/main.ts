@@ -226,12 +226,15 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
     return report.status === 'complete' ? EXIT.ok : EXIT.incomplete;
   } catch (e) {
     progress.end();
-    if (e instanceof DataSourceFileError || e instanceof SealedError) {
+    // A statement the database refused mid-run (SEALED_WRITE_FAILED) stops a walk that may have
+    // committed batches already: that is exit 4, not "could not start".
+    if (e instanceof DataSourceFileError || (e instanceof SealedError && e.code !== 'SEALED_WRITE_FAILED')) {
       io.stderr.write(`typeorm-sealed: ${e.message}\n`);
       return EXIT.config;
     }
     io.stderr.write(
-      `typeorm-sealed: ${command} stopped: ${describeForeignError(e)}\nRows written before the error are committed and readable; run the command again to continue.\n`,
+      `typeorm-sealed: ${command} stopped: ${e instanceof SealedError ? e.message : describeForeignError(e)}\n` +
+        'Rows written before the error are committed and readable; run the command again to continue.\n',
     );
     return EXIT.error;
   } finally {

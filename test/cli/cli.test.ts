@@ -1,6 +1,6 @@
 // Runs the real binary (dist/cli/bin.js, built by test/global-setup.js) against a DataSource file.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -51,6 +51,24 @@ describe('typeorm-sealed generate-key and usage', () => {
     const { code, stderr } = await run(['census', '-d', join(__dirname, 'fixtures', 'missing.js')]);
     expect(code).toBe(3);
     expect(stderr).toContain('cannot load');
+  });
+
+  it('does not echo what a file passed to -d holds when loading it throws (a key file given by mistake)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealed-cli-keyfile-'));
+    // An unpadded base64url key that is also a JavaScript identifier: loading it throws a ReferenceError quoting it.
+    const key = `K${generateKey()
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(1, 43)}`;
+    const file = join(dir, 'master_key');
+    writeFileSync(file, `${key}\n`);
+    try {
+      const { code, stdout, stderr } = await run(['census', '-d', file]);
+      expect(code).toBe(3);
+      expect(stderr).toContain('loading it threw ReferenceError; the message is not shown');
+      expect(`${stdout}${stderr}`).not.toContain(key.slice(0, 12));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not echo a -d argument that names no file (a key put in the wrong place)', async () => {
@@ -146,6 +164,30 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(await underNew()).toBe(20);
     expect((await run('decrypt-all', '--yes')).code).toBe(0);
     expect(await rawColumn(ds, 'cli_account', 'email')).toEqual([...expected].sort());
+  });
+
+  it('exits 4, saying committed batches stay, when the database refuses a write mid-run', async () => {
+    expect((await run('encrypt-existing')).code).toBe(0);
+    // The database refuses plaintext for one row, far into the table: earlier batches commit first.
+    const refuse: Record<typeof dialect, string> = {
+      sqlite: `CREATE TRIGGER refuse_a30 BEFORE UPDATE OF email ON cli_account WHEN NEW.login = 'a30' AND NEW.email NOT LIKE 'sealed:%' BEGIN SELECT RAISE(ABORT, 'no'); END`,
+      postgres: `ALTER TABLE cli_account ADD CONSTRAINT refuse_a30 CHECK (login <> 'a30' OR email LIKE 'sealed:%') NOT VALID`,
+      mariadb: `CREATE TRIGGER refuse_a30 BEFORE UPDATE ON cli_account FOR EACH ROW BEGIN IF NEW.login = 'a30' AND NEW.email NOT LIKE 'sealed:%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no'; END IF; END`,
+    };
+    await ds.query(refuse[dialect]);
+    try {
+      const stopped = await run('decrypt-all', '--yes', '--batch-size', '5', '--entity', 'Account');
+      expect(stopped.code).toBe(4);
+      expect(stopped.stderr).toContain('decrypt-all stopped: SEALED_WRITE_FAILED: Account.email');
+      expect(stopped.stderr).toContain('Rows written before the error are committed and readable');
+      expect(stopped.stderr).not.toContain('@example.com');
+      expect((await rawColumn(ds, 'cli_account', 'email')).some((v) => String(v).endsWith('@example.com'))).toBe(true);
+    } finally {
+      await ds.query(dialect === 'postgres' ? 'ALTER TABLE cli_account DROP CONSTRAINT refuse_a30' : 'DROP TRIGGER refuse_a30');
+    }
+    // Nothing was lost: sealing the values decrypted so far brings every row back.
+    expect((await run('encrypt-existing')).code).toBe(0);
+    expect(await emails()).toEqual(expected);
   });
 
   it('exit codes mean what the runbook says, for every command', async () => {
