@@ -13,6 +13,8 @@ interface Replaced {
   original: unknown;
   /** What the sealer put there (an envelope, or the database entity's equal value). */
   written: unknown;
+  /** The object the field is a property of: the entity, or an embedded object in it. */
+  holder: object;
 }
 
 /** What sealing one entity of a batch needs. */
@@ -69,6 +71,8 @@ const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
 export class EntitySealer {
   private readonly replaced = new WeakMap<object, Sealed>();
   private readonly runners = new WeakMap<QueryRunner, RunnerState>();
+  /** Each embedded object holding envelopes this sealer put there, to the entity being written with it (any query runner). */
+  private readonly holders = new WeakMap<object, object>();
   /** What each loaded object's encrypted fields were set to when opened, by position in its column plan. */
   private readonly opened = new WeakMap<object, unknown[]>();
   /** Fields of loaded objects stored as plaintext or under an older key: re-sealed on `save()`. */
@@ -113,7 +117,8 @@ export class EntitySealer {
         const current = sc.column.getEntityValue(entity);
         if (current === undefined || current === null) continue;
         const carrier = typeof current === 'string' ? state.carriers.get(current) : undefined;
-        if (carrier !== undefined && carrier !== entity) {
+        const holder = holderOf(sc, entity);
+        if ((carrier !== undefined && carrier !== entity) || this.holdsOthersEnvelope(holder, entity, sc, current)) {
           throw new SealedError(
             'SEALED_CONFIG',
             'the field holds the envelope just sealed for another object being written: the two entities share one embedded object (or the value was copied from an object being saved). ' +
@@ -131,7 +136,7 @@ export class EntitySealer {
         }
         if (written === current) continue; // nothing replaced, nothing to put back
         put(sc, entity, written);
-        replaced.push({ column: sc.column, original: value, written });
+        replaced.push({ column: sc.column, original: value, written, holder });
       }
     } catch (e) {
       for (const r of replaced) r.column.setEntityValue(entity, r.original);
@@ -141,7 +146,18 @@ export class EntitySealer {
     if (replaced.length === 0) return;
     batch.outstanding++;
     this.replaced.set(entity, { fields: replaced, batch, state, sent: false });
+    for (const r of replaced) if (r.holder !== entity) this.holders.set(r.holder, entity);
     for (const r of replaced) if (typeof r.written === 'string') state.carriers.set(r.written, entity);
+  }
+
+  /**
+   * Whether an embedded object's field holds the envelope sealed into it for another entity still
+   * being written, on any query runner (the two entities share the embedded object).
+   */
+  private holdsOthersEnvelope(holder: object, entity: object, sc: SealedColumn, current: unknown): boolean {
+    const other = holder === entity ? undefined : this.holders.get(holder);
+    if (other === undefined || other === entity) return false;
+    return this.replaced.get(other)?.fields.some((r) => r.holder === holder && r.column === sc.column && r.written === current) ?? false;
   }
 
   /** Puts the caller's plaintext back into an object after its write. */
@@ -169,6 +185,7 @@ export class EntitySealer {
     const sealed = this.replaced.get(entity);
     if (!sealed) return;
     dropCarriers(sealed, entity);
+    for (const r of sealed.fields) if (this.holders.get(r.holder) === entity) this.holders.delete(r.holder);
     sealed.batch.outstanding--;
     this.replaced.delete(entity);
     releaseIfRestored(sealed.state, sealed.batch);
@@ -289,6 +306,17 @@ export class EntitySealer {
 /** Removes an object's envelopes from its query runner's carriers. */
 function dropCarriers(sealed: Sealed, entity: object): void {
   for (const r of sealed.fields) if (sealed.state.carriers.get(r.written as string) === entity) sealed.state.carriers.delete(r.written as string);
+}
+
+/** The object a sealed field is a property of: the entity itself, or the embedded object (`user.address`) holding it. */
+function holderOf(sc: SealedColumn, entity: ObjectLiteral): object {
+  let holder: ObjectLiteral = entity;
+  for (const name of sc.column.embeddedMetadata?.parentPropertyNames ?? []) {
+    const next: unknown = holder[name];
+    if (typeof next !== 'object' || next === null) return entity;
+    holder = next as ObjectLiteral;
+  }
+  return holder;
 }
 
 /**

@@ -194,6 +194,18 @@ describe.each(testDialects())('write paths on %s', (dialect) => {
     expect(await users.countBy({ login: In(['share-a', 'share-b']) })).toBe(0);
   });
 
+  it('two concurrent updates sharing one embedded object (one connection each) never store an envelope as a value', async () => {
+    const [a, b] = await users.save([users.create(sample('shared-update-a')), users.create(sample('shared-update-b'))]);
+    const shared = { street: 'Concurrent Street 9', city: 'Springfield' };
+    const results = await Promise.allSettled([users.update(a!.id, { address: shared }), users.update(b!.id, { address: shared })]);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'SEALED_CONFIG', column: 'address.street' });
+    expect(shared.street).toBe('Concurrent Street 9');
+    for (const [i, user] of [a!, b!].entries()) {
+      const street = (await users.findOneByOrFail({ id: user.id })).address.street;
+      expect(street).toBe(results[i]!.status === 'fulfilled' ? 'Concurrent Street 9' : '1 Infinite Loop');
+    }
+  });
+
   it('refuses a frozen or getter-only object with a typed error instead of writing its plaintext', async () => {
     await users.save(users.create(sample('frozen')));
     const frozen = Object.freeze({ email: 'frozen-new@example.com' });
