@@ -59,6 +59,8 @@ export async function widenColumn(queryRunner: QueryRunner, table: string, colum
   const driver = dataSourceOf(queryRunner).driver;
   const q = (name: string) => driver.escape(name);
   const tableName = found.name.split('.').map(q).join('.');
+  const expression = await uniqueByExpression(queryRunner, String(driver.options.type), tableName, found.name, column);
+  if (expression !== undefined) refuseCovered(table, existing, expression);
   switch (String(driver.options.type)) {
     case 'postgres':
       await queryRunner.query(`ALTER TABLE ${tableName} ALTER COLUMN ${q(column)} DROP DEFAULT, ALTER COLUMN ${q(column)} TYPE text USING ${q(column)}::text`);
@@ -89,11 +91,16 @@ function refuseKeys(table: Table, column: TableColumn, tableName: string): void 
   const unique = table.uniques.find((u) => covers(u.columnNames));
   const index = table.indices.find((i) => i.isUnique && covers(i.columnNames));
   const found = unique ? `unique constraint ${unique.name ?? '(unnamed)'}` : index ? `unique index ${index.name ?? '(unnamed)'}` : undefined;
-  if (found === undefined) return;
+  if (found !== undefined) refuseCovered(tableName, column, found);
+}
+
+/** `SEALED_CONFIG`: the column is covered by `what` (a unique constraint or index, named). */
+function refuseCovered(tableName: string, column: TableColumn, what: string): never {
+  const where = `widenColumn: ${tableName}.${column.name}`;
   throw new SealedError(
     'SEALED_CONFIG',
     printable(
-      `${where} is covered by the ${found}: drop it first (nothing was changed). Ciphertext uses random nonces, so a unique ` +
+      `${where} is covered by the ${what}: drop it first (nothing was changed). Ciphertext uses random nonces, so a unique ` +
         'constraint on it never refuses a duplicate; to keep values unique, put the constraint on a blind index (a keyed hash of the value in a column of its own)',
     ),
   );
@@ -119,4 +126,50 @@ function widened(column: TableColumn): TableColumn {
   next.length = '';
   next.default = undefined; // an encrypted column has no default: it would be stored as plaintext
   return next;
+}
+
+/**
+ * A unique index on an expression of the column (`lower(email)`), or a PostgreSQL exclusion
+ * constraint on it, which `getTable()` does not list: `unique index <name>` or
+ * `exclusion constraint <name>`, else undefined. MySQL/MariaDB have no such indexes on text.
+ */
+async function uniqueByExpression(
+  queryRunner: QueryRunner,
+  driverType: string,
+  quotedTable: string,
+  table: string,
+  column: string,
+): Promise<string | undefined> {
+  if (driverType === 'postgres') {
+    // An index expression is a node tree that names the column by its number (":varattno 3").
+    const rows: { name: string; exclusion: boolean }[] = await queryRunner.query(
+      `SELECT c.relname AS name, i.indisexclusion AS exclusion FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid ` +
+        `JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attname = $2 ` +
+        `WHERE i.indrelid = $1::regclass AND (i.indisunique OR i.indisexclusion) ` +
+        `AND (a.attnum = ANY(i.indkey) OR i.indexprs::text ~ (':varattno ' || a.attnum || '\\M')) ORDER BY 1`,
+      [quotedTable, column],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : `${row.exclusion ? 'exclusion constraint' : 'unique index'} ${row.name}`;
+  }
+  if (driverType === 'sqlite' || driverType === 'better-sqlite3') {
+    const rows: { name: string; sql: string | null }[] = await queryRunner.query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [
+      table,
+    ]);
+    const word = new RegExp(`(^|[^A-Za-z0-9_$])[\\["'\`]?${column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\]"'\`]?([^A-Za-z0-9_$]|$)`, 'i');
+    const row = rows.find((r) => r.sql !== null && /^\s*CREATE\s+UNIQUE\s+INDEX/i.test(r.sql) && word.test(indexedTerms(r.sql)));
+    return row === undefined ? undefined : `unique index ${row.name}`;
+  }
+  return undefined;
+}
+
+/** What a `CREATE INDEX` statement indexes: the text inside its first balanced parentheses (not its WHERE). */
+function indexedTerms(sql: string): string {
+  const start = sql.indexOf('(');
+  let depth = 0;
+  for (let i = start; i >= 0 && i < sql.length; i++) {
+    if (sql[i] === '(') depth++;
+    else if (sql[i] === ')' && --depth === 0) return sql.slice(start + 1, i);
+  }
+  return '';
 }
