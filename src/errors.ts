@@ -51,7 +51,10 @@ export interface SealedErrorContext {
   primaryKey?: string;
   /** Key id of the envelope or key involved. */
   keyId?: string;
-  /** The database driver's error code (e.g. `ER_DUP_ENTRY`, `23505`, `SQLITE_CONSTRAINT`) when the database refused a statement. */
+  /**
+   * The database's error code when it refused a statement: PostgreSQL's SQLSTATE (`23514`),
+   * MySQL/MariaDB's error number (`1644`), SQLite's result code (`SQLITE_CONSTRAINT`).
+   */
   driverCode?: string;
 }
 

@@ -61,7 +61,7 @@ interface DriverError {
  * {@link refusedWrite} keeps only its code.
  */
 function driverError(error: unknown): DriverError {
-  if (error instanceof SealedError) return { code: error.driverCode };
+  if (error instanceof SealedError) return { code: error.driverCode, errno: Number(error.driverCode) };
   return ((error as { driverError?: DriverError })?.driverError ?? error ?? {}) as DriverError;
 }
 
@@ -71,8 +71,11 @@ function driverError(error: unknown): DriverError {
  * "Duplicate entry '...'"), so none of the driver's error is kept but its code.
  */
 export function refusedWrite(error: unknown, context: SealedErrorContext): SealedError {
-  const { code } = driverError(error);
-  const driverCode = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+  const { code, errno } = driverError(error);
+  // MySQL/MariaDB: the error number, which both servers document; mysql2 names MariaDB's numbers
+  // with MySQL's names (MariaDB's 4025, a failed CHECK, is not MySQL's 4025).
+  const raw = typeof code === 'string' && code.startsWith('ER_') && typeof errno === 'number' ? String(errno) : code;
+  const driverCode = typeof raw === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(raw) ? raw : undefined;
   return new SealedError(
     'SEALED_WRITE_FAILED',
     "the database refused the rotator's compare-and-swap UPDATE; the batch was rolled back. The driver's message is not shown: it can hold the statement's values",
