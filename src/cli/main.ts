@@ -30,7 +30,11 @@ export const EXIT = {
    * tables or columns, no encrypted column, or a refusal (key ids missing from the ring).
    */
   config: 3,
-  /** Stopped by an unexpected error (e.g. the database went away). Rows written so far are committed and readable: run it again. */
+  /**
+   * Stopped midway: the database refused a write (SEALED_WRITE_FAILED, e.g. a constraint or a
+   * packet limit) or an unexpected error (e.g. the database went away). Rows written so far are
+   * committed and readable: fix the cause and run it again.
+   */
   error: 4,
 } as const;
 
@@ -61,8 +65,8 @@ const WALK_OPTIONS = `${COMMON_OPTIONS}
 const DRY_RUN = `  --dry-run                read and check everything, write nothing; exit 0 when a real run
                            would reach the goal ("would write" and "would remain" columns)`;
 const EXIT_CODES = `Exit codes: 0 goal reached, 1 finished with values failed or remaining (see the report),
-2 wrong command line, 3 could not start (nothing written), 4 stopped by an unexpected error
-(run it again to continue).`;
+2 wrong command line, 3 could not start (nothing written), 4 stopped midway by the database
+refusing a write or an unexpected error (batches so far are committed; run it again to continue).`;
 
 const HELP: Record<Command, string> = {
   'generate-key': `Usage: typeorm-sealed generate-key [--quiet]
