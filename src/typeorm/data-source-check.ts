@@ -5,23 +5,28 @@ import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { trackOtherHandlers } from './pending-handlers';
 
-/** DataSources already checked: `true`, or the registration mistake found. */
-const checked = new WeakMap<DataSource, true | SealedError>();
+/**
+ * DataSources already checked, by their `subscribers` array: `true`, or the registration mistake
+ * found. TypeORM builds a new array (and new subscribers, listeners and metadata) at every
+ * `initialize()`, so a DataSource destroyed and initialized again is checked again.
+ */
+const checked = new WeakMap<object, true | SealedError>();
 
 /**
- * Runs once per DataSource, at the first event that reaches a sealed subscriber (TypeORM gives
+ * Runs once per initialized DataSource, at the first event that reaches a sealed subscriber (TypeORM gives
  * subscribers no hook at initialize; with `synchronize` or `migrationsRun` that first event comes
  * during `initialize()`, otherwise with the first query). Refuses registration mistakes with
  * `SEALED_CONFIG`, on every later event too, and then removes the fail-closed transformer from
  * this DataSource's encrypted columns, since this DataSource seals and opens them.
  */
 export function checkDataSource(dataSource: DataSource): void {
-  const state = checked.get(dataSource);
+  const key: object = dataSource.subscribers;
+  const state = checked.get(key);
   if (state === true) return;
   if (state) throw state;
   const mistake = registrationMistake(dataSource);
   if (mistake) {
-    checked.set(dataSource, mistake);
+    checked.set(key, mistake);
     throw mistake;
   }
   trackOtherHandlers(dataSource);
@@ -31,7 +36,7 @@ export function checkDataSource(dataSource: DataSource): void {
       if ((sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]) delete (sc.column as { transformer?: unknown }).transformer;
     }
   }
-  checked.set(dataSource, true);
+  checked.set(key, true);
 }
 
 function registrationMistake(dataSource: DataSource): SealedError | undefined {

@@ -3,7 +3,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { SealedError } from '../errors';
 import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
 import type { FieldCipher } from '../cipher/field-cipher';
-import { otherHandlersSucceeded } from './pending-handlers';
+import { refusedByOtherHandlers } from './pending-handlers';
 import { SealBatch } from './seal-batch';
 
 /** One field the sealer replaced before a write, to be put back after it. */
@@ -52,6 +52,13 @@ interface RunnerState {
 }
 
 const MAX_TRACKED_BATCHES = 64;
+/**
+ * How long after sealing a batch that has not written is still checked before every write statement
+ * of its query runner. An operation sends its first statement within microtasks of sealing (the
+ * values are ready, the connection and transaction are held); one that has not after this long
+ * failed before writing.
+ */
+const DEAD_BATCH_MS = 10_000;
 const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
 
 /**
@@ -91,7 +98,7 @@ export class EntitySealer {
     let batch = state.open;
     if (!batch) {
       const created: SealBatch<Target> = SealBatch.create<Target>(
-        otherHandlersSucceeded,
+        refusedByOtherHandlers,
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
         () => releaseIfRestored(state, created),
@@ -222,36 +229,51 @@ export class EntitySealer {
   }
 
   /**
-   * Before a write statement: fail closed when it carries a value that code TypeORM does not wait
-   * for put into an encrypted field after sealing (the statement would store it unencrypted).
-   * Batches whose operation already sent a statement with their envelopes have their values
-   * built, so only the others are checked: each batch once or a few times, not at every statement
-   * of a `save()` that writes row by row. Nothing is restored: the other objects of the batch may
+   * Before a write statement: fail closed when an object of a batch no longer holds what was
+   * sealed into it, because code TypeORM does not wait for (a promise a handler did not return)
+   * changed an encrypted field after sealing, so the value would be written unencrypted.
+   *
+   * A batch is checked whole at the first statement that carries one of its envelopes: TypeORM's
+   * `save()` fixes all the values of its statements right after the before-handlers, and
+   * `insert()`/`update()` send one statement, so nothing that changes later is written. Until
+   * then, every write statement on the query runner checks the batch, since its statement may
+   * carry none of its envelopes (each sealed field changed). A batch that sealed more than
+   * {@link DEAD_BATCH_MS} ago and never wrote belongs to an operation that failed before writing:
+   * it is no longer checked. Nothing is restored on a refusal: the other objects of the batch may
    * be on their way to the database under another operation.
    */
   checkBeforeWrite(queryRunner: QueryRunner, sql: string, parameters: readonly unknown[] | object | undefined): void {
     const state = this.runners.get(queryRunner);
-    if (!state || !parameters || !WRITE_STATEMENT.test(sql)) return;
-    let carried: Set<unknown> | undefined;
+    if (!state || !WRITE_STATEMENT.test(sql)) return;
+    const starting = new Set<SealBatch<Target>>();
+    for (const value of parameters ? Object.values(parameters) : []) {
+      const entity = typeof value === 'string' ? state.carriers.get(value) : undefined;
+      const batch = entity === undefined ? undefined : this.replaced.get(entity)?.batch;
+      if (batch && !batch.writing) starting.add(batch);
+    }
+    const now = Date.now();
     for (const batch of state.sealed) {
       if (!batch.complete || batch.writing || batch.outstanding === 0) continue;
-      carried ??= new Set(Object.values(parameters));
-      for (const [entity, target] of batch.entities) this.refuseLateChange(entity, target, carried);
+      if (!starting.has(batch) && now - batch.sealedAt > DEAD_BATCH_MS) continue;
+      try {
+        for (const [entity, target] of batch.entities) this.refuseLateChange(batch, entity, target);
+      } catch (e) {
+        // Refused at its own statement, its operation ends here: stop checking it. Refused at
+        // another operation's statement, it is checked again until its own.
+        if (starting.has(batch)) batch.writing = true;
+        throw e;
+      }
     }
-    if (!carried) return;
-    for (const value of carried) {
-      const entity = typeof value === 'string' ? state.carriers.get(value) : undefined;
-      if (entity !== undefined) this.replaced.get(entity)!.batch.writing = true;
-    }
+    for (const batch of starting) batch.writing = true;
   }
 
-  /** `SEALED_CONFIG` when a field of `entity` no longer holds what was sealed into it and the statement carries its new value. */
-  private refuseLateChange(entity: object, target: Target, carried: ReadonlySet<unknown>): void {
+  /** `SEALED_CONFIG` when a field of `entity`, sealed in `batch`, no longer holds what was sealed into it. */
+  private refuseLateChange(batch: SealBatch<Target>, entity: object, target: Target): void {
     const sealed = this.replaced.get(entity);
-    if (!sealed || sealed.sent) return;
+    if (!sealed || sealed.sent || sealed.batch !== batch) return;
     for (const r of sealed.fields) {
       const current = r.column.getEntityValue(entity);
-      if (current === r.written || current === undefined || current === null || !carried.has(current)) continue;
+      if (current === r.written || current === undefined || current === null) continue;
       const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
       throw new SealedError(
         'SEALED_CONFIG',

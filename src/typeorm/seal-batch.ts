@@ -6,9 +6,11 @@
  * synchronously, then awaits the promises they returned with `Promise.all`, then builds the SQL.
  * The batch is one of those promises. When it is awaited (`then`), it first waits for the other
  * handlers' promises (`ready`), then seals, so changes other handlers make to encrypted fields,
- * even after an `await`, are sealed too, whatever the order of the subscribers. When a handler
- * throws or rejects, nothing is sealed and the caller's objects keep their plaintext. When sealing
- * one entity fails, every entity of the batch gets its plaintext back before the write is refused.
+ * even after an `await`, are sealed too, whatever the order of the subscribers. An entity whose
+ * handler rejects is not sealed (its operation fails; the caller's object keeps its plaintext),
+ * while the other entities of the batch, which may belong to another operation on the same query
+ * runner, are. When sealing one entity fails, every entity of the batch gets its plaintext back
+ * before the write is refused.
  */
 export class SealBatch<T> extends Promise<void> {
   // Promises derived with then/catch are plain promises, not batches.
@@ -28,14 +30,17 @@ export class SealBatch<T> extends Promise<void> {
    * statement; `insert()` and `update()` send one).
    */
   writing = false;
+  /** When sealing completed (`Date.now()`). */
+  sealedAt = 0;
   private work: (() => void) | undefined;
 
   /**
-   * A batch that waits for `ready` (false: the write is off, seal nothing), then runs `seal` for
-   * each of its entities, then `done` once all are sealed, and `undo` for all of them if one fails.
+   * A batch that waits for `ready`, which gives the entities another handler refused (their
+   * operation fails: they stay as they are), then runs `seal` for each other entity, then `done`
+   * once all are sealed, and `undo` for all of them if one fails. The batch settles in every case.
    */
   static create<T>(
-    ready: (entities: Iterable<object>) => Promise<boolean>,
+    ready: (entities: Iterable<object>) => Promise<ReadonlySet<object>>,
     seal: (entity: object, target: T) => void,
     undo: (entity: object) => void,
     done: () => void,
@@ -43,18 +48,27 @@ export class SealBatch<T> extends Promise<void> {
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const batch = new SealBatch<T>((resolve, reject) => (settle = { resolve, reject }));
     batch.work = () => {
-      void ready(batch.entities.keys()).then((go) => {
-        if (!go) return settle.resolve();
-        try {
-          for (const [entity, target] of batch.entities) seal(entity, target);
-          batch.complete = true;
-          done();
-          settle.resolve();
-        } catch (e) {
-          for (const entity of batch.entities.keys()) undo(entity);
-          settle.reject(e);
-        }
-      });
+      ready(batch.entities.keys()).then(
+        (refused) => {
+          try {
+            for (const [entity, target] of batch.entities) if (!refused.has(entity)) seal(entity, target);
+            batch.complete = true;
+            batch.sealedAt = Date.now();
+            done();
+            settle.resolve();
+          } catch (e) {
+            for (const entity of batch.entities.keys()) {
+              try {
+                undo(entity);
+              } catch {
+                // keep undoing the others; the write is refused below whatever happens
+              }
+            }
+            settle.reject(e);
+          }
+        },
+        (e: unknown) => settle.reject(e),
+      );
     };
     return batch;
   }

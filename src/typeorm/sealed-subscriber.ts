@@ -15,6 +15,7 @@ import { dataSourceOf, type SealedAfterQueryEvent, type SealedQueryEvent } from 
 import { SealedError } from '../errors';
 import { requireKeyRing, type KeyRing } from '../keys/key-ring';
 import { checkDataSource } from './data-source-check';
+import { trackEntityListeners } from './pending-handlers';
 import { EntitySealer } from './entity-sealer';
 import { WhereGuard } from './where-guard';
 
@@ -143,6 +144,7 @@ export function sealedSubscriber(options: SealedSubscriberOptions): new () => Se
   }
   // What @EventSubscriber() does, but first in line: TypeORM calls subscribers in registration order.
   getMetadataArgsStorage().entitySubscribers.unshift({ target: SealedSubscriber });
+  trackEntityListeners();
   noteConfigured(cipher);
   return SealedSubscriber;
 }

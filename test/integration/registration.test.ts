@@ -1,7 +1,12 @@
 // Registration mistakes are refused with SEALED_CONFIG at the first event, and the subscriber
 // works whatever the order of the other subscribers.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  BeforeInsert,
   Entity,
+  In,
   EventSubscriber,
   Index,
   PrimaryGeneratedColumn,
@@ -10,6 +15,7 @@ import {
   type EntitySubscriberInterface,
   type InsertEvent,
   type QueryRunner,
+  type UpdateEvent,
 } from 'typeorm';
 import { Encrypted, generateKey, KeyRing, KeyRotator, sealedSubscriber, openRawRows, SealedSubscriberBase } from 'typeorm-sealed';
 import type { EntitySealer } from '../../src/typeorm/entity-sealer';
@@ -95,15 +101,46 @@ class UnreturnedLateChange implements EntitySubscriberInterface<User> {
     return User;
   }
   beforeInsert(event: InsertEvent<User>) {
-    const entity = event.entity;
+    this.changeLater(event.entity);
+  }
+  beforeUpdate(event: UpdateEvent<User>) {
+    if (event.entity) this.changeLater(event.entity as User);
+  }
+  private changeLater(entity: User) {
     if (!entity.login?.startsWith('unreturned')) return;
     const email = entity.email;
     void (async () => {
       for (let i = 0; i < unreturned.microtasks; i++) await null;
-      entity.email = `${email}-late`;
+      if (entity.login.startsWith('unreturned-date')) entity.birthday = new Date(Date.UTC(1970, 0, 1 + unreturned.microtasks));
+      else entity.email = `${email}-late`;
     })();
   }
 }
+
+/** An entity whose async @BeforeInsert listener lower-cases the encrypted email after some awaits. */
+@Entity('normalized_account')
+class NormalizedAccount {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Encrypted()
+  email!: string;
+
+  @BeforeInsert()
+  async normalize() {
+    for (let i = 0; i < 4; i++) await null;
+    this.email = this.email.toLowerCase();
+  }
+}
+
+/** A subscriber whose beforeInsert is a getter-only accessor: it cannot be wrapped, and must not break anything. */
+@EventSubscriber()
+class GetterOnlyHandler implements EntitySubscriberInterface<User> {
+  listenTo() {
+    return User;
+  }
+}
+Object.defineProperty(GetterOnlyHandler.prototype, 'beforeInsert', { get: () => () => undefined });
 
 describe.each(testDialects())('registration on %s', (dialect) => {
   const open = (entities: Function[], subscribers: Function[]) => openDataSource(dialect, entities, subscribers);
@@ -204,8 +241,9 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       expect(() => sealer.checkBeforeWrite(runner, 'INSERT INTO "sealed_user" ...', ['detached', LATE])).toThrow(
         expect.objectContaining({ code: 'SEALED_CONFIG', entity: 'User', column: 'email', message: expect.stringContaining('changed after it was sealed') }),
       );
-      // A statement that does not carry the value, or does not write, goes ahead.
-      expect(() => sealer.checkBeforeWrite(runner, 'INSERT INTO "other" ...', ['other'])).not.toThrow();
+      // Until the batch's own statement runs, any write on the runner is refused (its statement may
+      // carry none of its envelopes); reads go ahead.
+      expect(() => sealer.checkBeforeWrite(runner, 'INSERT INTO "other" ...', ['other'])).toThrow(expect.objectContaining({ code: 'SEALED_CONFIG' }));
       expect(() => sealer.checkBeforeWrite(runner, 'SELECT 1', [LATE])).not.toThrow();
       await runner.release();
     } finally {
@@ -275,6 +313,79 @@ describe.each(testDialects())('registration on %s', (dialect) => {
         }
       }
       for (const stored of await rawColumn(ds, 'sealed_user', 'email')) expect(stored).toMatch(/^sealed:1:x:/);
+    } finally {
+      await ds.destroy();
+    }
+  }, 60_000);
+
+  it('refuses a late change to any entity of a multi-statement save, and a late Date, at the first statement', async () => {
+    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), UnreturnedLateChange]);
+    try {
+      const repo = ds.getRepository(User);
+      for (const late of [0, 1, 2, 3, 5, 8, 13]) {
+        unreturned.microtasks = late;
+        await repo.save([
+          repo.create({ login: `first-${late}`, email: 'first@example.com' }),
+          repo.create({ login: `second-${late}`, email: 'second@example.com' }),
+        ]);
+        const loaded = await repo.find({ where: { login: In([`first-${late}`, `second-${late}`]) }, order: { id: 'ASC' } });
+        for (const user of loaded) user.email = `changed-${late}-${user.login}@example.com`;
+        loaded[1]!.login = `unreturned-second-${late}`; // its email changes after sealing, in the second UPDATE
+        await repo.save(loaded).catch((e: unknown) => expect(e).toMatchObject({ code: 'SEALED_CONFIG' }));
+        await repo
+          .save(repo.create({ login: `unreturned-date-${late}`, email: 'date@example.com', birthday: new Date(Date.UTC(2000, 0, 1)) }))
+          .catch((e: unknown) => expect(e).toMatchObject({ code: 'SEALED_CONFIG' }));
+        for (const column of ['email', 'birthday']) {
+          for (const stored of await rawColumn(ds, 'sealed_user', column)) if (stored !== null) expect(stored).toMatch(/^sealed:1:x:/);
+        }
+      }
+    } finally {
+      await ds.destroy();
+    }
+  }, 60_000);
+
+  it('seals one operation while another sharing its batch is refused by an async validation', async () => {
+    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), LateSubscriber]);
+    try {
+      // Inserts started in one turn on one query runner are announced together (one batch).
+      const results = await ds.transaction((manager) =>
+        Promise.allSettled([
+          manager.insert(User, { login: 'refused-shared', email: 'refused-shared@example.com' }),
+          manager.insert(User, { login: 'accepted-shared', email: 'accepted-shared@example.com' }),
+        ]),
+      );
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+      expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
+      expect((await ds.getRepository(User).findOneByOrFail({ login: 'accepted-shared' })).email).toBe('accepted-shared@example.com');
+    } finally {
+      await ds.destroy();
+    }
+  }, 60_000);
+
+  it('works with a handler it cannot wrap, and after the DataSource is destroyed and initialized again', async () => {
+    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), GetterOnlyHandler]);
+    try {
+      const repo = ds.getRepository(User);
+      await repo.save(repo.create({ login: 'getter', email: 'getter@example.com' }));
+      await ds.destroy();
+      await ds.initialize();
+      await repo.save(repo.create({ login: 'again', email: 'again@example.com' }));
+      // initialize() dropped and re-created the schema (dropSchema, synchronize): only the new row is there.
+      expect((await ds.getRepository(User).find()).map((u) => u.email)).toEqual(['again@example.com']);
+      expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
+    } finally {
+      if (ds.isInitialized) await ds.destroy();
+    }
+  }, 60_000);
+
+  it("waits for an async entity listener even when the insert is the DataSource's first event", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sealed-first-event-')), 'db.sqlite');
+    await (await openDataSource(dialect, [NormalizedAccount], [sealedSubscriber({ keys })], file)).destroy(); // creates the table
+    const ds = await openDataSource(dialect, [NormalizedAccount], [sealedSubscriber({ keys })], file, { synchronize: false, dropSchema: false });
+    try {
+      await ds.getRepository(NormalizedAccount).insert(Object.assign(new NormalizedAccount(), { email: 'First@Example.COM' }));
+      expect((await ds.getRepository(NormalizedAccount).find()).map((a) => a.email)).toEqual(['first@example.com']);
+      expect(await rawColumn(ds, 'normalized_account', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
     } finally {
       await ds.destroy();
     }
