@@ -144,6 +144,15 @@ Object.defineProperty(GetterOnlyHandler.prototype, 'beforeInsert', { get: () => 
 
 describe.each(testDialects())('registration on %s', (dialect) => {
   const open = (entities: Function[], subscribers: Function[]) => openDataSource(dialect, entities, subscribers);
+  /** Runs `work` on a DataSource with the test entities and these subscribers, then destroys it. */
+  const withDataSource = async (subscribers: Function[], work: (ds: DataSource) => Promise<void>) => {
+    const ds = await open(ENTITIES, subscribers);
+    try {
+      await work(ds);
+    } finally {
+      if (ds.isInitialized) await ds.destroy();
+    }
+  };
 
   it('refuses a sealed subscriber registered twice, or two rings, at initialize', async () => {
     const one = sealedSubscriber({ keys });
@@ -318,9 +327,8 @@ describe.each(testDialects())('registration on %s', (dialect) => {
     }
   }, 60_000);
 
-  it('refuses a late change to any entity of a multi-statement save, and a late Date, at the first statement', async () => {
-    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), UnreturnedLateChange]);
-    try {
+  it('refuses a late change to any entity of a multi-statement save, and a late Date, at the first statement', () =>
+    withDataSource([sealedSubscriber({ keys }), UnreturnedLateChange], async (ds) => {
       const repo = ds.getRepository(User);
       for (const late of [0, 1, 2, 3, 5, 8, 13]) {
         unreturned.microtasks = late;
@@ -339,14 +347,10 @@ describe.each(testDialects())('registration on %s', (dialect) => {
           for (const stored of await rawColumn(ds, 'sealed_user', column)) if (stored !== null) expect(stored).toMatch(/^sealed:1:x:/);
         }
       }
-    } finally {
-      await ds.destroy();
-    }
-  }, 60_000);
+    }));
 
-  it('seals one operation while another sharing its batch is refused by an async validation', async () => {
-    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), LateSubscriber]);
-    try {
+  it('seals one operation while another sharing its batch is refused by an async validation', () =>
+    withDataSource([sealedSubscriber({ keys }), LateSubscriber], async (ds) => {
       // Inserts started in one turn on one query runner are announced together (one batch).
       const results = await ds.transaction((manager) =>
         Promise.allSettled([
@@ -357,14 +361,10 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
       expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
       expect((await ds.getRepository(User).findOneByOrFail({ login: 'accepted-shared' })).email).toBe('accepted-shared@example.com');
-    } finally {
-      await ds.destroy();
-    }
-  }, 60_000);
+    }));
 
-  it('works with a handler it cannot wrap, and after the DataSource is destroyed and initialized again', async () => {
-    const ds = await open(ENTITIES, [sealedSubscriber({ keys }), GetterOnlyHandler]);
-    try {
+  it('works with a handler it cannot wrap, and after the DataSource is destroyed and initialized again', () =>
+    withDataSource([sealedSubscriber({ keys }), GetterOnlyHandler], async (ds) => {
       const repo = ds.getRepository(User);
       await repo.save(repo.create({ login: 'getter', email: 'getter@example.com' }));
       await ds.destroy();
@@ -373,10 +373,7 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       // initialize() dropped and re-created the schema (dropSchema, synchronize): only the new row is there.
       expect((await ds.getRepository(User).find()).map((u) => u.email)).toEqual(['again@example.com']);
       expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
-    } finally {
-      if (ds.isInitialized) await ds.destroy();
-    }
-  }, 60_000);
+    }));
 
   it("waits for an async entity listener even when the insert is the DataSource's first event", async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sealed-first-event-')), 'db.sqlite');
