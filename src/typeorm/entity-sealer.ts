@@ -3,7 +3,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { SealedError } from '../errors';
 import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
 import type { FieldCipher } from '../cipher/field-cipher';
-import { refusedByOtherHandlers } from './pending-handlers';
+import { handlersOfThisTurn, refusedByOtherHandlers } from './pending-handlers';
 import { SealBatch } from './seal-batch';
 
 /** One field the sealer replaced before a write, to be put back after it. */
@@ -15,6 +15,12 @@ interface Replaced {
   written: unknown;
   /** The object the field is a property of: the entity, or an embedded object in it. */
   holder: object;
+  /** The property's own descriptor on `holder` before sealing (undefined: it had none). */
+  before: PropertyDescriptor | undefined;
+  /** The getter the sealer put on the property: it returns `written` until the field is restored. */
+  getter: () => unknown;
+  /** A value assigned to the field while it was sealed, put back in place of `original` after the write. */
+  late?: { value: unknown };
 }
 
 /** What sealing one entity of a batch needs. */
@@ -52,20 +58,14 @@ interface RunnerState {
 }
 
 const MAX_TRACKED_BATCHES = 64;
-/**
- * How long after sealing a batch that has not written is still checked before every write statement
- * of its query runner. An operation sends its first statement within microtasks of sealing (the
- * values are ready, the connection and transaction are held); one that has not after this long
- * failed before writing.
- */
-const DEAD_BATCH_MS = 10_000;
-const WRITE_STATEMENT = /^\s*(?:INSERT|UPDATE|REPLACE|MERGE|WITH)\b/i;
 
 /**
  * Applies the {@link FieldCipher} to whole entity objects on TypeORM's event paths:
  * - before a write, replaces the plaintext fields of the object TypeORM is about to write with
  *   envelopes (the caller's own object: save/insert/update/upsert all hand it over), at the last
- *   moment, after every other handler ran (see {@link SealBatch});
+ *   moment, after every other handler ran (see {@link SealBatch}); each becomes an accessor that
+ *   returns its envelope until the field is restored, so a late assignment cannot reach the
+ *   database (it is kept aside and put back after the write);
  * - after the write, a failed write, or a rollback of a write it sent, puts the caller's plaintext
  *   back, so a second `save()` never encrypts ciphertext and the caller never sees it;
  * - after a load, replaces envelopes with typed plaintext, remembering which fields were stale
@@ -97,8 +97,9 @@ export class EntitySealer {
     const state = this.stateOf(queryRunner);
     let batch = state.open;
     if (!batch) {
+      const turn = handlersOfThisTurn();
       const created: SealBatch<Target> = SealBatch.create<Target>(
-        refusedByOtherHandlers,
+        (entities) => refusedByOtherHandlers(entities, turn),
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
         () => releaseIfRestored(state, created),
@@ -133,8 +134,10 @@ export class EntitySealer {
             { entity: sc.entity, column: sc.path },
           );
         }
-        // This object still holds what an earlier, failed write of ours put there: seal its plaintext.
-        const value = earlier?.find((r) => r.column === sc.column && r.written === current)?.original ?? current;
+        // This object still holds what an earlier, failed write of ours put there: seal its plaintext
+        // (or what was assigned to the field since).
+        const previous = earlier?.find((r) => r.column === sc.column && r.written === current && ownGetter(r) === r.getter);
+        const value = previous ? (previous.late ? previous.late.value : previous.original) : current;
         let written: unknown;
         if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
           written = sc.column.getEntityValue(databaseEntity);
@@ -142,11 +145,10 @@ export class EntitySealer {
           written = this.cipher.seal(sc, value, { primaryKey });
         }
         if (written === current) continue; // nothing replaced, nothing to put back
-        put(sc, entity, written);
-        replaced.push({ column: sc.column, original: value, written, holder });
+        replaced.push(put(sc, holder, value, written, previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName)));
       }
     } catch (e) {
-      for (const r of replaced) r.column.setEntityValue(entity, r.original);
+      for (const r of replaced) putBack(r, r.original);
       throw e;
     }
     this.forget(entity);
@@ -171,7 +173,7 @@ export class EntitySealer {
   restore(entity: ObjectLiteral | object | undefined): void {
     if (!entity) return;
     for (const r of this.replaced.get(entity)?.fields ?? []) {
-      if (r.column.getEntityValue(entity) === r.written) r.column.setEntityValue(entity, r.original);
+      if (ownGetter(r) === r.getter) putBack(r, r.late ? r.late.value : r.original);
     }
     this.forget(entity);
   }
@@ -225,62 +227,6 @@ export class EntitySealer {
     if (!state) return;
     for (const batch of [...state.sealed]) {
       for (const entity of [...batch.entities.keys()]) if (this.replaced.get(entity)?.sent) this.restore(entity);
-    }
-  }
-
-  /**
-   * Before a write statement: fail closed when an object of a batch no longer holds what was
-   * sealed into it, because code TypeORM does not wait for (a promise a handler did not return)
-   * changed an encrypted field after sealing, so the value would be written unencrypted.
-   *
-   * A batch is checked whole at the first statement that carries one of its envelopes: TypeORM's
-   * `save()` fixes all the values of its statements right after the before-handlers, and
-   * `insert()`/`update()` send one statement, so nothing that changes later is written. Until
-   * then, every write statement on the query runner checks the batch, since its statement may
-   * carry none of its envelopes (each sealed field changed). A batch that sealed more than
-   * {@link DEAD_BATCH_MS} ago and never wrote belongs to an operation that failed before writing:
-   * it is no longer checked. Nothing is restored on a refusal: the other objects of the batch may
-   * be on their way to the database under another operation.
-   */
-  checkBeforeWrite(queryRunner: QueryRunner, sql: string, parameters: readonly unknown[] | object | undefined): void {
-    const state = this.runners.get(queryRunner);
-    if (!state || !WRITE_STATEMENT.test(sql)) return;
-    const starting = new Set<SealBatch<Target>>();
-    for (const value of parameters ? Object.values(parameters) : []) {
-      const entity = typeof value === 'string' ? state.carriers.get(value) : undefined;
-      const batch = entity === undefined ? undefined : this.replaced.get(entity)?.batch;
-      if (batch && !batch.writing) starting.add(batch);
-    }
-    const now = Date.now();
-    for (const batch of state.sealed) {
-      if (!batch.complete || batch.writing || batch.outstanding === 0) continue;
-      if (!starting.has(batch) && now - batch.sealedAt > DEAD_BATCH_MS) continue;
-      try {
-        for (const [entity, target] of batch.entities) this.refuseLateChange(batch, entity, target);
-      } catch (e) {
-        // Refused at its own statement, its operation ends here: stop checking it. Refused at
-        // another operation's statement, it is checked again until its own.
-        if (starting.has(batch)) batch.writing = true;
-        throw e;
-      }
-    }
-    for (const batch of starting) batch.writing = true;
-  }
-
-  /** `SEALED_CONFIG` when a field of `entity`, sealed in `batch`, no longer holds what was sealed into it. */
-  private refuseLateChange(batch: SealBatch<Target>, entity: object, target: Target): void {
-    const sealed = this.replaced.get(entity);
-    if (!sealed || sealed.sent || sealed.batch !== batch) return;
-    for (const r of sealed.fields) {
-      const current = r.column.getEntityValue(entity);
-      if (current === r.written || current === undefined || current === null) continue;
-      const sc = sealedColumnsOf(target.metadata).find((c) => c.column === r.column)!;
-      throw new SealedError(
-        'SEALED_CONFIG',
-        'the field was changed after it was sealed (by code that TypeORM does not wait for, e.g. a promise a handler did not return), so it would be written unencrypted; ' +
-          'nothing was written. Change encrypted fields in beforeInsert/beforeUpdate, and return (or await) any promise that does',
-        { entity: sc.entity, column: sc.path },
-      );
     }
   }
 
@@ -342,22 +288,50 @@ function holderOf(sc: SealedColumn, entity: ObjectLiteral): object {
 }
 
 /**
- * Replaces a field's value, or refuses: a frozen object, or a property without a working setter,
- * would keep its plaintext and TypeORM would write that.
+ * Replaces a field's value by `written` (an envelope) with an accessor: reads return `written`
+ * until {@link putBack}, and an assignment meanwhile (by code TypeORM does not wait for, after
+ * sealing) is kept aside instead of replacing it, so TypeORM can only ever read and write the
+ * envelope; the assigned value is what the object holds after the write. Refuses an object that
+ * cannot take the accessor (frozen, sealed, a non-configurable property): TypeORM would write its
+ * plaintext.
  */
-function put(sc: SealedColumn, entity: ObjectLiteral, value: unknown): void {
+function put(sc: SealedColumn, holder: object, original: unknown, written: unknown, before: PropertyDescriptor | undefined): Replaced {
+  const replaced: Replaced = { column: sc.column, original, written, holder, before, getter: () => written };
   try {
-    sc.column.setEntityValue(entity, value);
+    Object.defineProperty(holder, sc.column.propertyName, {
+      configurable: true,
+      enumerable: before?.enumerable ?? true,
+      get: replaced.getter,
+      set: (value: unknown) => (replaced.late = { value }),
+    });
   } catch {
     // checked below; the TypeError's text is not ours to pass on
   }
-  if (sc.column.getEntityValue(entity) !== value) {
+  if (ownGetter(replaced) !== replaced.getter) {
     throw new SealedError(
       'SEALED_UNSUPPORTED_VALUE',
-      'the field cannot be replaced by its envelope: the object is frozen, or the property has no working setter. ' +
+      'the field cannot be replaced by its envelope: the object is frozen, or the property cannot be redefined. ' +
         'The envelope is written into the object TypeORM saves: pass a plain object with writable fields',
       { entity: sc.entity, column: sc.path },
     );
+  }
+  return replaced;
+}
+
+/** The getter on a sealed field's property now, if it has one. */
+function ownGetter(r: Replaced): unknown {
+  return Object.getOwnPropertyDescriptor(r.holder, r.column.propertyName)?.get;
+}
+
+/** Gives a sealed field its property back as it was before sealing, holding `value`. */
+function putBack(r: Replaced, value: unknown): void {
+  const name = r.column.propertyName;
+  if (r.before && 'value' in r.before) {
+    Object.defineProperty(r.holder, name, { ...r.before, value });
+  } else {
+    delete (r.holder as Record<string, unknown>)[name];
+    if (r.before) Object.defineProperty(r.holder, name, r.before);
+    (r.holder as Record<string, unknown>)[name] = value;
   }
 }
 

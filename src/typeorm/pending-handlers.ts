@@ -6,6 +6,24 @@ import { cipherSubscribersOf } from '../cipher/registry';
 const pending = new WeakMap<object, Set<Promise<unknown>>>();
 /** Entities for which another handler's promise rejected since the sealer last looked. */
 const refusedBy = new WeakSet<object>();
+/**
+ * Promises of the handlers called in the current synchronous turn. TypeORM calls every handler of
+ * a write in one loop, then awaits them all: a batch waits for all of them, including those of
+ * other entities of the same `save()` (a handler of one entity may set a field of another).
+ */
+let turn: Set<Promise<unknown>> | undefined;
+
+/** The handler promises of the current synchronous turn, so far and to come until it ends. */
+export function handlersOfThisTurn(): ReadonlySet<Promise<unknown>> {
+  if (!turn) {
+    const current = (turn = new Set());
+    queueMicrotask(() => {
+      if (turn === current) turn = undefined;
+    });
+  }
+  return turn;
+}
+
 /** Marks a handler wrapped by this copy of the package (another copy keeps its own bookkeeping). */
 const WRAPPED = Symbol('typeorm-sealed.wrapped-handler');
 
@@ -32,8 +50,8 @@ export function trackEntityListeners(): void {
  * after an `await` is sealed too, and an entity whose handler rejects (an async validation) is not
  * sealed: its operation fails and the caller's object keeps its plaintext. Handlers keep their
  * `this`, arguments and results. A handler that cannot be wrapped (a getter-only property, a frozen
- * subscriber) is left as it is: the sealer does not wait for it, and the check before each write
- * statement still refuses a change it makes after sealing.
+ * subscriber) is left as it is: the sealer does not wait for it, and a change it makes after sealing
+ * cannot reach the database (sealed fields return their envelopes until the write is done).
  */
 export function trackOtherHandlers(dataSource: DataSource): void {
   const ours = new Set<object>(cipherSubscribersOf(dataSource));
@@ -67,6 +85,7 @@ function note(entity: object, promise: Promise<unknown>): void {
   let promises = pending.get(entity);
   if (!promises) pending.set(entity, (promises = new Set()));
   promises.add(promise);
+  (handlersOfThisTurn() as Set<Promise<unknown>>).add(promise);
   const settled = (refused: boolean) => {
     promises.delete(promise);
     if (refused) refusedBy.add(entity);
@@ -78,12 +97,13 @@ function note(entity: object, promise: Promise<unknown>): void {
 }
 
 /**
- * Resolves once every other handler's promise for these entities has settled, with the entities
- * for which one rejected (their writes will not happen: do not seal them).
+ * Resolves once every other handler's promise for these entities, and every one of `alsoWaitFor`
+ * (see {@link handlersOfThisTurn}), has settled, with the entities for which one rejected (their
+ * writes will not happen: do not seal them).
  */
-export async function refusedByOtherHandlers(entities: Iterable<object>): Promise<ReadonlySet<object>> {
+export async function refusedByOtherHandlers(entities: Iterable<object>, alsoWaitFor: ReadonlySet<Promise<unknown>>): Promise<ReadonlySet<object>> {
   const list = [...entities];
-  const waits = list.flatMap((entity) => [...(pending.get(entity) ?? [])]);
+  const waits = [...alsoWaitFor, ...list.flatMap((entity) => [...(pending.get(entity) ?? [])])];
   if (waits.length > 0) await Promise.allSettled(waits);
   const refused = new Set<object>();
   for (const entity of list) {

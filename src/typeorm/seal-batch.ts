@@ -24,14 +24,7 @@ export class SealBatch<T> extends Promise<void> {
   outstanding = 0;
   /** Whether every entity of the batch was sealed. */
   complete = false;
-  /**
-   * Whether a write statement carrying one of the batch's envelopes was sent: the batch's
-   * operation has built its values (TypeORM's `save()` captures all of them before its first
-   * statement; `insert()` and `update()` send one).
-   */
-  writing = false;
-  /** When sealing completed (`Date.now()`). */
-  sealedAt = 0;
+
   private work: (() => void) | undefined;
 
   /**
@@ -53,7 +46,6 @@ export class SealBatch<T> extends Promise<void> {
           try {
             for (const [entity, target] of batch.entities) if (!refused.has(entity)) seal(entity, target);
             batch.complete = true;
-            batch.sealedAt = Date.now();
             done();
             settle.resolve();
           } catch (e) {

@@ -64,7 +64,6 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
   beforeQuery(event: SealedQueryEvent): void {
     const dataSource = dataSourceOf(event);
     checkDataSource(dataSource);
-    this.sealer.checkBeforeWrite(event.queryRunner, event.query, event.parameters);
     if (!this.guardQueries) return;
     let guard = this.guards.get(dataSource);
     if (!guard) this.guards.set(dataSource, (guard = new WhereGuard(dataSource.entityMetadatas)));
