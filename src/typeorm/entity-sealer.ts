@@ -17,8 +17,12 @@ interface Replaced {
   holder: object;
   /** The property's own descriptor on `holder` before sealing (undefined: it had none). */
   before: PropertyDescriptor | undefined;
-  /** The getter the sealer put on the property: it returns `written` until the field is restored. */
-  getter: () => unknown;
+  /**
+   * The getter the sealer put on the property when it wrote an envelope: it returns `written` until
+   * the field is restored. Undefined when the field was pointed at the stored value (no envelope,
+   * a plain assignment: TypeORM may send no statement for it, so nothing would restore an accessor).
+   */
+  getter?: () => unknown;
   /** A value assigned to the field while it was sealed, put back in place of `original` after the write. */
   late?: { value: unknown };
 }
@@ -136,16 +140,15 @@ export class EntitySealer {
         }
         // This object still holds what an earlier, failed write of ours put there: seal its plaintext
         // (or what was assigned to the field since).
-        const previous = earlier?.find((r) => r.column === sc.column && r.written === current && ownGetter(r) === r.getter);
+        const previous = earlier?.find((r) => r.column === sc.column && r.written === current && holdsSealed(r, entity));
         const value = previous ? (previous.late ? previous.late.value : previous.original) : current;
-        let written: unknown;
+        const before = previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName);
         if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
-          written = sc.column.getEntityValue(databaseEntity);
+          const stored = sc.column.getEntityValue(databaseEntity);
+          if (stored !== current) replaced.push(pointAt(sc, entity, holder, value, stored, before));
         } else {
-          written = this.cipher.seal(sc, value, { primaryKey });
+          replaced.push(put(sc, entity, holder, value, this.cipher.seal(sc, value, { primaryKey }), before));
         }
-        if (written === current) continue; // nothing replaced, nothing to put back
-        replaced.push(put(sc, holder, value, written, previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName)));
       }
     } catch (e) {
       for (const r of replaced) putBack(r, r.original);
@@ -173,7 +176,7 @@ export class EntitySealer {
   restore(entity: ObjectLiteral | object | undefined): void {
     if (!entity) return;
     for (const r of this.replaced.get(entity)?.fields ?? []) {
-      if (ownGetter(r) === r.getter) putBack(r, r.late ? r.late.value : r.original);
+      if (holdsSealed(r, entity)) putBack(r, r.late ? r.late.value : r.original);
     }
     this.forget(entity);
   }
@@ -291,31 +294,69 @@ function holderOf(sc: SealedColumn, entity: ObjectLiteral): object {
  * Replaces a field's value by `written` (an envelope) with an accessor: reads return `written`
  * until {@link putBack}, and an assignment meanwhile (by code TypeORM does not wait for, after
  * sealing) is kept aside instead of replacing it, so TypeORM can only ever read and write the
- * envelope; the assigned value is what the object holds after the write. Refuses an object that
- * cannot take the accessor (frozen, sealed, a non-configurable property): TypeORM would write its
- * plaintext.
+ * envelope; the assigned value is what the object holds after the write (an assignment of the
+ * envelope itself, e.g. by an after-write listener that rewrites every field, is ignored). Refuses
+ * an object that cannot take the accessor or does not read it back (frozen, sealed, a
+ * non-configurable property, a getter-only inherited property, a Proxy that reads elsewhere):
+ * TypeORM would write its plaintext, or a changed envelope.
  */
-function put(sc: SealedColumn, holder: object, original: unknown, written: unknown, before: PropertyDescriptor | undefined): Replaced {
-  const replaced: Replaced = { column: sc.column, original, written, holder, before, getter: () => written };
+function put(sc: SealedColumn, entity: object, holder: object, original: unknown, written: unknown, before: PropertyDescriptor | undefined): Replaced {
+  const getter = () => written;
+  const replaced: Replaced = { column: sc.column, original, written, holder, before, getter };
+  if (before === undefined && inheritedWithoutSetter(holder, sc.column.propertyName)) throw cannotTake(sc);
   try {
     Object.defineProperty(holder, sc.column.propertyName, {
       configurable: true,
       enumerable: before?.enumerable ?? true,
-      get: replaced.getter,
-      set: (value: unknown) => (replaced.late = { value }),
+      get: getter,
+      set: (value: unknown) => {
+        if (value !== written) replaced.late = { value };
+      },
     });
   } catch {
     // checked below; the TypeError's text is not ours to pass on
   }
-  if (ownGetter(replaced) !== replaced.getter) {
-    throw new SealedError(
-      'SEALED_UNSUPPORTED_VALUE',
-      'the field cannot be replaced by its envelope: the object is frozen, or the property cannot be redefined. ' +
-        'The envelope is written into the object TypeORM saves: pass a plain object with writable fields',
-      { entity: sc.entity, column: sc.path },
-    );
+  if (!holdsSealed(replaced, entity)) {
+    if (ownGetter(replaced) === replaced.getter) putBack(replaced, original);
+    throw cannotTake(sc);
   }
   return replaced;
+}
+
+/** Points an unchanged field at the equal stored value, so TypeORM sees no change (a plain assignment). */
+function pointAt(sc: SealedColumn, entity: object, holder: object, original: unknown, stored: unknown, before: PropertyDescriptor | undefined): Replaced {
+  const replaced: Replaced = { column: sc.column, original, written: stored, holder, before };
+  try {
+    sc.column.setEntityValue(entity as ObjectLiteral, stored);
+  } catch {
+    // checked below
+  }
+  if (!holdsSealed(replaced, entity)) throw cannotTake(sc);
+  return replaced;
+}
+
+/** Whether a replaced field still holds what the sealer put there (read as TypeORM reads it). */
+function holdsSealed(r: Replaced, entity: object): boolean {
+  if (r.getter && ownGetter(r) !== r.getter) return false;
+  return r.column.getEntityValue(entity as ObjectLiteral) === r.written;
+}
+
+function cannotTake(sc: SealedColumn): SealedError {
+  return new SealedError(
+    'SEALED_UNSUPPORTED_VALUE',
+    'the field cannot be replaced by its envelope: the object is frozen, the property cannot be redefined or has no setter, or the object does not read it back. ' +
+      'The envelope is written into the object TypeORM saves: pass a plain object with writable fields',
+    { entity: sc.entity, column: sc.path },
+  );
+}
+
+/** Whether `name` is an inherited accessor without a setter (an assignment would throw or be lost). */
+function inheritedWithoutSetter(holder: object, name: string): boolean {
+  for (let proto = Object.getPrototypeOf(holder) as object | null; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    if (descriptor) return descriptor.get !== undefined && descriptor.set === undefined;
+  }
+  return false;
 }
 
 /** The getter on a sealed field's property now, if it has one. */
@@ -326,12 +367,15 @@ function ownGetter(r: Replaced): unknown {
 /** Gives a sealed field its property back as it was before sealing, holding `value`. */
 function putBack(r: Replaced, value: unknown): void {
   const name = r.column.propertyName;
-  if (r.before && 'value' in r.before) {
+  const holder = r.holder as Record<string, unknown>;
+  if (!r.getter) {
+    holder[name] = value;
+  } else if (r.before && 'value' in r.before) {
     Object.defineProperty(r.holder, name, { ...r.before, value });
   } else {
-    delete (r.holder as Record<string, unknown>)[name];
+    delete holder[name];
     if (r.before) Object.defineProperty(r.holder, name, r.before);
-    (r.holder as Record<string, unknown>)[name] = value;
+    holder[name] = value;
   }
 }
 

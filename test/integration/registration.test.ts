@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AfterInsert,
+  AfterUpdate,
   BeforeInsert,
   Entity,
   In,
@@ -143,6 +145,22 @@ class NormalizedAccount {
   async normalize() {
     for (let i = 0; i < 4; i++) await null;
     this.email = this.email.toLowerCase();
+  }
+}
+
+/** An entity whose after-write listener assigns every string field again (as a "trim all" would). */
+@Entity('rewritten_account')
+class RewrittenAccount {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Encrypted()
+  email!: string;
+
+  @AfterInsert()
+  @AfterUpdate()
+  rewriteAll() {
+    for (const [key, value] of Object.entries(this)) if (typeof value === 'string') (this as Record<string, unknown>)[key] = value.trim();
   }
 }
 
@@ -370,6 +388,22 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       expect((await ds.getRepository(User).findOneByOrFail({ login: 'author' })).email).toBe('set-by-note-handler@example.com');
       expect(await rawColumn(ds, 'sealed_user', 'email')).toEqual([expect.stringMatching(/^sealed:1:x:/)]);
     }));
+
+  it('an after-write listener that assigns the (sealed) field again leaves plaintext, never an envelope sealed twice', async () => {
+    const ds = await open([RewrittenAccount], [sealedSubscriber({ keys })]);
+    try {
+      const repo = ds.getRepository(RewrittenAccount);
+      const account = Object.assign(new RewrittenAccount(), { email: 'alice@example.com' });
+      await repo.save(account);
+      expect(account.email).toBe('alice@example.com');
+      account.email = 'alice2@example.com';
+      await repo.save(account);
+      expect(account.email).toBe('alice2@example.com');
+      expect((await repo.findOneByOrFail({ id: account.id })).email).toBe('alice2@example.com');
+    } finally {
+      await ds.destroy();
+    }
+  }, 60_000);
 
   it('seals one operation while another sharing its batch is refused by an async validation', () =>
     withDataSource([sealedSubscriber({ keys }), LateSubscriber], async (ds) => {

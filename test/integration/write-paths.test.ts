@@ -216,6 +216,35 @@ describe.each(testDialects())('write paths on %s', (dialect) => {
     await expectSealedAtRest('frozen');
   });
 
+  it('refuses a Proxy that does not read back what was put into it, and an inherited getter without setter', async () => {
+    await users.save(users.create(sample('proxied')));
+    const backing = new Map<string, unknown>([['email', 'proxied-new@example.com']]);
+    const readsElsewhere = new Proxy({} as Record<string, unknown>, {
+      get: (_target, name) => backing.get(String(name)),
+      ownKeys: () => ['email'],
+      getOwnPropertyDescriptor: () => ({ configurable: true, enumerable: true, writable: true, value: backing.get('email') }),
+    });
+    await expect(users.update({ login: 'proxied' }, readsElsewhere)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', column: 'email' });
+    const getterOnly = Object.create(
+      Object.defineProperty({}, 'email', { get: () => 'inherited@example.com', enumerable: true, configurable: true }),
+    ) as Record<string, unknown>;
+    await expect(users.update({ login: 'proxied' }, getterOnly)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE', column: 'email' });
+    await expectReadsBack('proxied');
+    await expectSealedAtRest('proxied');
+  });
+
+  it('ends with a plain property holding plaintext after save() of a loaded entity whose only change is an equal Date', async () => {
+    await users.save(users.create(sample('equal-date')));
+    const loaded = await users.findOneByOrFail({ login: 'equal-date' });
+    loaded.birthday = new Date(loaded.birthday!.getTime()); // equal value, another object: no UPDATE
+    await users.save(loaded);
+    expect(Object.getOwnPropertyDescriptor(loaded, 'birthday')).toMatchObject({ writable: true, enumerable: true });
+    loaded.birthday = new Date('1999-12-31T00:00:00.000Z');
+    expect(loaded.birthday.toISOString()).toBe('1999-12-31T00:00:00.000Z');
+    await users.save(loaded);
+    expect((await users.findOneByOrFail({ login: 'equal-date' })).birthday!.toISOString()).toBe('1999-12-31T00:00:00.000Z');
+  });
+
   /** Every stored email is an envelope (or NULL): nothing was written in plaintext. */
   async function expectNoPlaintextEmail(): Promise<void> {
     for (const stored of await rawColumn(ds, 'sealed_user', 'email')) if (stored !== null) expect(stored).toMatch(ENVELOPE);
