@@ -185,8 +185,7 @@ export class ColumnWalk {
         if (!this.conflictKeys.has(primaryKey)) tally.examined++;
         const outcome = this.process(row.value, primaryKey);
         if (outcome instanceof SealedError) {
-          tally.failures.push({ primaryKey, error: outcome });
-          tally.stop = (this.settings.stopOnFailure && this.stopsWalk(outcome)) || this.failures.full(tally.failures.length);
+          this.fail(tally, primaryKey, outcome);
           if (tally.stop) break;
           continue;
         }
@@ -240,8 +239,7 @@ export class ColumnWalk {
       values.splice(same, 1);
       unmatched++;
       const error = this.unmatchedKey(primaryKey);
-      tally.failures.push({ primaryKey, error });
-      tally.stop ||= (this.settings.stopOnFailure && this.stopsWalk(error)) || this.failures.full(tally.failures.length);
+      this.fail(tally, primaryKey, error);
     }
     tally.conflicts = Math.max(pending.length - tally.rewritten - unmatched, 0);
   }
@@ -255,6 +253,12 @@ export class ColumnWalk {
         'The row was left as it was; give the table a key that reads back exactly, or have the driver read it as text',
       { entity: this.sql.sc.entity, column: this.sql.sc.path, primaryKey },
     );
+  }
+
+  /** Records a row failure in the batch's tally; the walk stops at one that stops it, or at the failure limit. */
+  private fail(tally: BatchTally, primaryKey: string, error: SealedError): void {
+    tally.failures.push({ primaryKey, error });
+    tally.stop ||= (this.settings.stopOnFailure && this.stopsWalk(error)) || this.failures.full(tally.failures.length);
   }
 
   /**

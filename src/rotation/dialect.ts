@@ -122,7 +122,7 @@ const mysql: Dialect = {
   },
   swapJoin: 'case',
   retryForMs: 2_000,
-  isTransient: (e) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(String(driverError(e).code)) || [1213, 1205].includes(Number(driverError(e).errno)),
+  isTransient: (e) => [1213, 1205].includes(Number(driverError(e).errno)), // deadlock, lock wait timeout
   async execute(runner, sql, parameters) {
     const connection = (await runner.connect()) as {
       query(sql: string, values: readonly unknown[], done: (e: Error | null, r?: { changedRows: number }) => void): void;

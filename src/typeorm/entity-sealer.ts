@@ -103,7 +103,7 @@ export class EntitySealer {
     if (!batch) {
       const turn = handlersOfThisTurn();
       const created: SealBatch<Target> = SealBatch.create<Target>(
-        (entities) => refusedByOtherHandlers(entities, turn),
+        () => refusedByOtherHandlers(turn),
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
         () => releaseIfRestored(state, created),

@@ -2,21 +2,25 @@ import type { DataSource } from 'typeorm';
 import { EntityListenerMetadata } from 'typeorm/metadata/EntityListenerMetadata.js';
 import { cipherSubscribersOf } from '../cipher/registry';
 
-/** Promises returned by the other before-insert/update handlers and not settled yet, per entity they were given. */
-const pending = new WeakMap<object, Set<Promise<unknown>>>();
-/** Entities for which another handler's promise rejected since the sealer last looked. */
-const refusedBy = new WeakSet<object>();
 /**
- * Promises of the handlers called in the current synchronous turn. TypeORM calls every handler of
- * a write in one loop, then awaits them all: a batch waits for all of them, including those of
- * other entities of the same `save()` (a handler of one entity may set a field of another).
+ * The handlers called in one synchronous turn. TypeORM calls every handler of a write in one loop,
+ * then awaits them all: a batch waits for all of them, including those of other entities of the
+ * same `save()` (a handler of one entity may set a field of another), and skips the entities one
+ * of them refused.
  */
-let turn: Set<Promise<unknown>> | undefined;
+export interface HandlerTurn {
+  /** The promises the handlers returned. */
+  readonly promises: Set<Promise<unknown>>;
+  /** Entities for which one of those promises rejected (their writes will not happen). */
+  readonly refused: Set<object>;
+}
 
-/** The handler promises of the current synchronous turn, so far and to come until it ends. */
-export function handlersOfThisTurn(): ReadonlySet<Promise<unknown>> {
+let turn: HandlerTurn | undefined;
+
+/** The handlers of the current synchronous turn, so far and to come until it ends. */
+export function handlersOfThisTurn(): HandlerTurn {
   if (!turn) {
-    const current = (turn = new Set());
+    const current = (turn = { promises: new Set(), refused: new Set() });
     queueMicrotask(() => {
       if (turn === current) turn = undefined;
     });
@@ -31,7 +35,7 @@ type Handler = ((...args: unknown[]) => unknown) & { [WRAPPED]?: true };
 
 /**
  * Wraps, once, TypeORM's entity listener call (`EntityListenerMetadata.prototype.execute`) so that
- * the promise an async `@BeforeInsert`/`@BeforeUpdate` method returns is noted against its entity
+ * the promise an async `@BeforeInsert`/`@BeforeUpdate` method returns is noted with its entity
  * (see {@link trackOtherHandlers}). Done when the first sealed subscriber is made, before any
  * DataSource event: TypeORM calls entity listeners before any subscriber, so wrapping them at the
  * first event would be too late for that event. Other listeners and DataSources pay one
@@ -44,8 +48,8 @@ export function trackEntityListeners(): void {
 /**
  * Wraps, once, every other subscriber's `beforeInsert`/`beforeUpdate` on a DataSource (at the first
  * event, before TypeORM calls them: ours is called first) so that the promise an async handler
- * returns is noted against the entity it was given, until it settles; entity listeners are
- * tracked by {@link trackEntityListeners}.
+ * returns is noted in its turn (see {@link handlersOfThisTurn}) with the entity it was given;
+ * entity listeners are tracked by {@link trackEntityListeners}.
  * The sealer waits for those promises before it seals: a handler that sets an encrypted field
  * after an `await` is sealed too, and an entity whose handler rejects (an async validation) is not
  * sealed: its operation fails and the caller's object keeps its plaintext. Handlers keep their
@@ -80,36 +84,21 @@ function wrap(target: Record<string, unknown>, method: string, entityOf: (args: 
   }
 }
 
-/** Notes a handler's promise against its entity until it settles; a rejection marks the entity refused. */
+/** Notes a handler's promise in the current turn; a rejection marks its entity refused. */
 function note(entity: object, promise: Promise<unknown>): void {
-  let promises = pending.get(entity);
-  if (!promises) pending.set(entity, (promises = new Set()));
-  promises.add(promise);
-  (handlersOfThisTurn() as Set<Promise<unknown>>).add(promise);
-  const settled = (refused: boolean) => {
-    promises.delete(promise);
-    if (refused) refusedBy.add(entity);
-  };
+  const current = handlersOfThisTurn();
+  current.promises.add(promise);
   promise.then(
-    () => settled(false),
-    () => settled(true),
+    () => undefined,
+    () => current.refused.add(entity),
   );
 }
 
 /**
- * Resolves once every other handler's promise for these entities, and every one of `alsoWaitFor`
- * (see {@link handlersOfThisTurn}), has settled, with the entities for which one rejected (their
- * writes will not happen: do not seal them).
+ * Resolves once every handler promise of a turn has settled, with the entities one of them
+ * refused (do not seal them).
  */
-export async function refusedByOtherHandlers(entities: Iterable<object>, alsoWaitFor: ReadonlySet<Promise<unknown>>): Promise<ReadonlySet<object>> {
-  const list = [...entities];
-  const waits = [...alsoWaitFor, ...list.flatMap((entity) => [...(pending.get(entity) ?? [])])];
-  if (waits.length > 0) await Promise.allSettled(waits);
-  const refused = new Set<object>();
-  for (const entity of list) {
-    if (!refusedBy.has(entity)) continue;
-    refusedBy.delete(entity);
-    refused.add(entity);
-  }
-  return refused;
+export async function refusedByOtherHandlers(handlers: HandlerTurn): Promise<ReadonlySet<object>> {
+  if (handlers.promises.size > 0) await Promise.allSettled(handlers.promises);
+  return handlers.refused;
 }

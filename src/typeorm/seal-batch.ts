@@ -33,7 +33,7 @@ export class SealBatch<T> extends Promise<void> {
    * once all are sealed, and `undo` for all of them if one fails. The batch settles in every case.
    */
   static create<T>(
-    ready: (entities: Iterable<object>) => Promise<ReadonlySet<object>>,
+    ready: () => Promise<ReadonlySet<object>>,
     seal: (entity: object, target: T) => void,
     undo: (entity: object) => void,
     done: () => void,
@@ -41,7 +41,7 @@ export class SealBatch<T> extends Promise<void> {
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const batch = new SealBatch<T>((resolve, reject) => (settle = { resolve, reject }));
     batch.work = () => {
-      ready(batch.entities.keys()).then(
+      ready().then(
         (refused) => {
           try {
             for (const [entity, target] of batch.entities) if (!refused.has(entity)) seal(entity, target);
