@@ -1,11 +1,14 @@
 export { SealedError, printable, type SealedErrorCode, type SealedErrorContext } from './errors';
 export { Encrypted, type EncryptedOptions, type SealedColumnType } from './metadata/encrypted';
+export type { BlindIndexOptions, Normalization } from './metadata/blind-index';
 export type { ValueType } from './codec/value-type';
 export { sealedLength } from './envelope/format';
 export { KeyRing, DEFAULT_KEYS_ENV, type KeyInput, type KeyRingOptions } from './keys/key-ring';
 export { generateKey, keyIdOf } from './keys/key-material';
 export { sealedSubscriber, SealedSubscriberBase, type SealedSubscriberOptions } from './typeorm/sealed-subscriber';
 export type { SealedQueryEvent, SealedAfterQueryEvent } from './compat/typeorm';
+export { sealedRepository } from './typeorm/sealed-repository';
+export { sealedWhere, sealedMatches } from './typeorm/sealed-where';
 export { openRawRows, type OpenRawRowsOptions } from './typeorm/raw-rows';
 export { widenColumn, type WidenColumnOptions } from './typeorm/widen-column';
 export { KeyRotator, type KeyRotatorOptions } from './rotation/key-rotator';

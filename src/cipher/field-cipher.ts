@@ -1,6 +1,7 @@
 import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../codec/codec';
 import { parseLegacyValue, toLegacyText } from '../codec/legacy';
 import { defaultAead, type Aead } from '../envelope/aead';
+import { IndexHasher } from '../envelope/blind-index';
 import { looksSealed } from '../envelope/format';
 import { Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
@@ -22,6 +23,8 @@ export interface FieldCipherOptions {
   plaintextPassthrough?: boolean;
   /** The XChaCha20-Poly1305 backend. Default: native where available, else noble (same bytes). */
   aead?: Aead;
+  /** Keys of blind indexes: the active one computes index values, all are looked up. Default: none (fields with an index refuse writes and lookups). */
+  indexKeys?: KeySource;
 }
 
 const NO_CONTEXT: FieldContext = {};
@@ -34,12 +37,19 @@ const NO_CONTEXT: FieldContext = {};
  */
 export class FieldCipher {
   private readonly sealer: Sealer;
+  private readonly hasher: IndexHasher | undefined;
   /** Read non-envelope values as legacy plaintext instead of failing. */
   readonly plaintextPassthrough: boolean;
 
   constructor(keys: KeySource, options: FieldCipherOptions = {}) {
     this.sealer = new Sealer(keys, options.aead ?? defaultAead);
     this.plaintextPassthrough = options.plaintextPassthrough ?? false;
+    this.hasher = options.indexKeys && new IndexHasher(options.indexKeys);
+  }
+
+  /** The key ring of blind indexes, if one was given. */
+  get indexKeys(): KeySource | undefined {
+    return this.hasher?.keys;
   }
 
   /** The key ring this cipher seals and opens with. */
@@ -133,6 +143,74 @@ export class FieldCipher {
       return Buffer.from(encodeValue(a, sc.valueType)).equals(encodeValue(b, sc.valueType));
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * The blind index value of a plaintext value of an indexed column under the active index key (or
+   * `keyId`): normalised, encoded, hashed (FORMAT.md, "Blind indexes").
+   */
+  index(sc: SealedColumn, value: unknown, ctx: FieldContext = NO_CONTEXT, keyId?: string): string {
+    const hasher = this.indexHasher(sc, ctx);
+    return hasher.compute(sc.binding, sc.index!, this.indexedBytes(sc, value, ctx), keyId);
+  }
+
+  /** The index values a lookup of `value` matches: one per index key (active first), so rows not re-indexed yet are found too. */
+  indexValues(sc: SealedColumn, value: unknown, ctx: FieldContext = NO_CONTEXT): string[] {
+    const hasher = this.indexHasher(sc, ctx);
+    const bytes = this.indexedBytes(sc, value, ctx);
+    return hasher.keys.keyIds.map((keyId) => hasher.compute(sc.binding, sc.index!, bytes, keyId));
+  }
+
+  /** Whether two plaintext values of an indexed column are equal once normalised (the re-check of a lookup's candidates). */
+  sameIndexedValue(sc: SealedColumn, a: unknown, b: unknown): boolean {
+    try {
+      return Buffer.from(this.indexedBytes(sc, a, NO_CONTEXT)).equals(this.indexedBytes(sc, b, NO_CONTEXT));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether a stored index value was computed under the active index key. */
+  isCurrentIndex(stored: unknown): boolean {
+    return this.hasher !== undefined && this.hasher.keyIdOf(stored) === this.hasher.keys.activeKeyId;
+  }
+
+  /** The index key id of a stored index value; undefined when it is not one. */
+  indexKeyIdOf(stored: unknown): string | undefined {
+    return this.hasher?.keyIdOf(stored);
+  }
+
+  private indexHasher(sc: SealedColumn, ctx: FieldContext): IndexHasher {
+    if (!sc.index) throw new SealedError('SEALED_CONFIG', 'the field has no blind index: declare one with @Encrypted({ index: ... })', where(sc, ctx));
+    if (!this.hasher) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        'the field has a blind index but no index keys were given: pass indexKeys (a KeyRing of its own, e.g. KeyRing.fromEnv("TYPEORM_SEALED_INDEX_KEYS")) to sealedSubscriber and KeyRotator',
+        where(sc, ctx),
+      );
+    }
+    return this.hasher;
+  }
+
+  /** The encoded normalised value an index hashes. */
+  private indexedBytes(sc: SealedColumn, value: unknown, ctx: FieldContext): Uint8Array {
+    let normalized: unknown = value;
+    try {
+      // a non-string in a string column is refused by the codec below, with its type named
+      if (sc.valueType !== 'string' || typeof value === 'string') normalized = sc.index!.normalize(value);
+    } catch {
+      // the function is the application's; its error text is not ours to pass on (it may quote the value)
+      throw new SealedError('SEALED_CONFIG', "the index's normalize function threw", where(sc, ctx));
+    }
+    if (sc.valueType === 'string' && typeof normalized !== 'string') {
+      throw new SealedError('SEALED_CONFIG', `the index's normalize function returned ${typeof normalized}, not a string`, where(sc, ctx));
+    }
+    try {
+      return encodeValue(normalized, sc.valueType);
+    } catch (e) {
+      if (e instanceof CodecError) throw new SealedError('SEALED_UNSUPPORTED_VALUE', e.message, where(sc, ctx));
+      throw e;
     }
   }
 

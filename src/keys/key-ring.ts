@@ -154,6 +154,23 @@ export function requireKeyRing(value: unknown, where: string): KeyRing {
 }
 
 /**
+ * `indexKeys`, after checking it shares no key with `keys`: an index key that is also an
+ * encryption key would change (and break every lookup) when that key is rotated out. `SEALED_CONFIG`
+ * naming the shared key id otherwise.
+ */
+export function separateIndexKeys(keys: KeyRing, indexKeys: KeyRing): KeyRing {
+  const shared = indexKeys.keyIds.find((id) => keys.has(id));
+  if (shared !== undefined) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      'indexKeys holds a key that is also an encryption key: give blind indexes keys of their own (generate-key), so rotating the encryption key never changes an index value',
+      { keyId: shared },
+    );
+  }
+  return indexKeys;
+}
+
+/**
  * How an environment variable is named in messages: `environment variable NAME` when the name has
  * the usual shape (upper case, digits, `_`), else without the name, since a key passed by mistake
  * as the name (`fromEnv(process.env.KEY)`) must not be echoed.

@@ -3,7 +3,8 @@ import { dataSourceOf } from '../compat/typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ValueType } from '../codec/value-type';
 import { bindingBytes } from '../envelope/sealer';
-import { printable } from '../errors';
+import { printable, SealedError } from '../errors';
+import type { BlindIndexSpec } from './blind-index';
 import { sealedPropertySpec } from './registry';
 
 /** Everything the subscriber needs about one encrypted column of one entity. */
@@ -18,6 +19,13 @@ export interface SealedColumn {
   readonly binding: Uint8Array;
   /** Longest envelope the column holds, when the column declares a length. */
   readonly maxLength: number | undefined;
+  /** The field's blind index, when it has one. */
+  readonly index?: SealedIndex | undefined;
+}
+
+/** A blind index of one encrypted column: its spec and its own column. */
+export interface SealedIndex extends BlindIndexSpec {
+  readonly column: ColumnMetadata;
 }
 
 const plans = new WeakMap<EntityMetadata, readonly SealedColumn[]>();
@@ -48,9 +56,21 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
       valueType: spec.valueType,
       binding: bindingBytes(spec.boundTo.table ?? metadata.tableName, spec.boundTo.column ?? column.databaseName),
       maxLength: length,
+      index: spec.index && { ...spec.index, column: indexColumnOf(metadata, column, spec.index) },
     });
   }
   return Object.freeze(out);
+}
+
+/** The column `@Encrypted({ index })` declared beside `column` (same class, same embedded object). */
+function indexColumnOf(metadata: EntityMetadata, column: ColumnMetadata, index: BlindIndexSpec): ColumnMetadata {
+  const found = metadata.columns.find((c) => c.target === column.target && c.embeddedMetadata === column.embeddedMetadata && c.propertyName === index.property);
+  if (!found)
+    throw new SealedError('SEALED_CONFIG', `the blind index column ${index.property} is missing from the entity metadata`, {
+      entity: metadata.name,
+      column: column.propertyPath,
+    });
+  return found;
 }
 
 /**

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { Column } from 'typeorm';
+import { Column, Index } from 'typeorm';
 import { encodeValue } from '../codec/codec';
 import { VALUE_TYPES, valueTypeOfDesignType, type ValueType } from '../codec/value-type';
 import { envelopeLength, sealedLength } from '../envelope/format';
 import { SealedError } from '../errors';
+import { blindIndexLength, resolveBlindIndex, type BlindIndexOptions } from './blind-index';
 import { registerSealedProperty } from './registry';
 import { failClosedTransformer } from './fail-closed-transformer';
 
@@ -11,7 +12,19 @@ import { failClosedTransformer } from './fail-closed-transformer';
 export type SealedColumnType = 'text' | 'varchar' | 'character varying' | 'nvarchar' | 'tinytext' | 'mediumtext' | 'longtext';
 
 const COLUMN_TYPES: readonly SealedColumnType[] = ['text', 'varchar', 'character varying', 'nvarchar', 'tinytext', 'mediumtext', 'longtext'];
-const OPTIONS: readonly (keyof EncryptedOptions)[] = ['type', 'length', 'name', 'nullable', 'select', 'insert', 'update', 'comment', 'valueType', 'boundTo'];
+const OPTIONS: readonly (keyof EncryptedOptions)[] = [
+  'type',
+  'length',
+  'name',
+  'nullable',
+  'select',
+  'insert',
+  'update',
+  'comment',
+  'valueType',
+  'boundTo',
+  'index',
+];
 
 const FIXED_LENGTH: Partial<Record<SealedColumnType, number>> = { tinytext: 255 };
 
@@ -46,6 +59,15 @@ export interface EncryptedOptions {
    * so values written under the old names still open.
    */
   boundTo?: { table?: string; column?: string };
+  /**
+   * Makes the field searchable by equality (and, with `unique`, unique) through a blind index: a
+   * keyed hash of the normalised plaintext, kept by the subscriber in a column of its own (the
+   * property `<property>BlindIndex`, not selected by default) with a database index, both part of
+   * the entity's metadata so `synchronize` and generated migrations create them. Find rows with
+   * `sealedRepository(repository).findOneBy({ field: value })`. `true` takes every default of
+   * {@link BlindIndexOptions}. Needs `indexKeys` on the subscriber. Default: no index.
+   */
+  index?: true | BlindIndexOptions;
 }
 
 /** Column options that would store or compare plaintext, refused with the reason. */
@@ -101,9 +123,24 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
       throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
     }
     checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
-    const { valueType: _v, boundTo, type: _t, ...columnOptions } = options;
+    const { valueType: _v, boundTo, type: _t, index: indexOption, ...columnOptions } = options;
+    const index = indexOption === undefined || indexOption === (false as unknown) ? undefined : resolveBlindIndex(indexOption, valueType, property, where);
     Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
-    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {} });
+    if (index) {
+      // The index column: nullable (rows written before the index existed hold NULL until the
+      // rotator's reindex fills them), never selected unless asked, written with the field.
+      Column({
+        type: 'varchar',
+        length: blindIndexLength(index.bits),
+        nullable: true,
+        select: false,
+        ...(typeof indexOption === 'object' && indexOption.column !== undefined ? { name: indexOption.column } : {}),
+        ...(options.insert !== undefined ? { insert: options.insert } : {}),
+        ...(options.update !== undefined ? { update: options.update } : {}),
+      })(target, index.property);
+      Index({ unique: index.unique })(target, index.property);
+    }
+    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {}, ...(index ? { index } : {}) });
   };
 }
 

@@ -1,9 +1,12 @@
 import type { ValueType } from '../codec/value-type';
+import type { BlindIndexSpec } from './blind-index';
 
 /** What `@Encrypted()` recorded about one property. */
 export interface SealedPropertySpec {
   valueType: ValueType;
   boundTo: { table?: string; column?: string };
+  /** The field's blind index, when it has one. */
+  index?: BlindIndexSpec;
 }
 
 /**

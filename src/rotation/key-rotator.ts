@@ -3,7 +3,7 @@ import { FieldCipher } from '../cipher/field-cipher';
 import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
-import { requireKeyRing, type KeyRing } from '../keys/key-ring';
+import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { censusOf, emptiedWarning } from './column-census';
 import { columnTypesOf, holdsEnvelopes } from './column-type';
@@ -17,6 +17,11 @@ import { ColumnSql } from './sql';
 export interface KeyRotatorOptions {
   /** The key ring. Default: the ring of the `sealedSubscriber` registered on the DataSource. */
   keys?: KeyRing;
+  /**
+   * The blind index key ring. Default: the `indexKeys` of the DataSource's `sealedSubscriber` when
+   * `keys` is not given either; none otherwise (then `reindex` and index checks refuse to run).
+   */
+  indexKeys?: KeyRing;
   /** Rows per batch; each batch is one transaction. Default: `500`. */
   batchSize?: number;
   /** Entities to walk. Default: every entity with an encrypted column. */
@@ -68,7 +73,7 @@ export class KeyRotator {
     readonly dataSource: DataSource,
     private readonly options: KeyRotatorOptions = {},
   ) {
-    this.cipher = options.keys !== undefined ? new FieldCipher(requireKeyRing(options.keys, 'KeyRotator')) : fieldCipherOf(dataSource, isForMigration(options));
+    this.cipher = ownCipher(options) ?? fieldCipherOf(dataSource, isForMigration(options));
     this.batchSize = positiveInteger(options.batchSize, 500, 'batchSize');
     this.maxFailures = positiveInteger(options.maxFailures, 1000, 'maxFailures');
   }
@@ -271,6 +276,16 @@ const FOR_MIGRATION = Symbol('forMigration');
 
 function isForMigration(options: KeyRotatorOptions): boolean {
   return (options as { [FOR_MIGRATION]?: boolean })[FOR_MIGRATION] === true;
+}
+
+/** The rotator's own cipher when it was given keys (or index keys); undefined to use the subscriber's. */
+function ownCipher(options: KeyRotatorOptions): FieldCipher | undefined {
+  if (options.keys === undefined && options.indexKeys === undefined) return undefined;
+  if (options.keys === undefined)
+    throw new SealedError('SEALED_CONFIG', "KeyRotator: indexKeys needs keys too (give both, or neither to use the subscriber's)");
+  const keys = requireKeyRing(options.keys, 'KeyRotator');
+  const indexKeys = options.indexKeys === undefined ? undefined : separateIndexKeys(keys, requireKeyRing(options.indexKeys, 'KeyRotator indexKeys'));
+  return new FieldCipher(keys, indexKeys ? { indexKeys } : {});
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {

@@ -1,5 +1,5 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
-import { cipherSubscribersOf } from '../cipher/registry';
+import { cipherSubscribersOf, FIELD_CIPHER } from '../cipher/registry';
 import { SealedError } from '../errors';
 import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
@@ -48,7 +48,16 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         'register exactly one, and put every key in its KeyRing (the active key and decryptOnly keys)',
     );
   }
+  const cipher = cipherSubscribersOf(dataSource)[0]?.[FIELD_CIPHER];
   for (const metadata of dataSource.entityMetadatas) {
+    const indexed = sealedColumnsOf(metadata).find((sc) => sc.index);
+    if (cipher && !cipher.indexKeys && indexed) {
+      return new SealedError(
+        'SEALED_CONFIG',
+        'the field has a blind index but the sealedSubscriber has no indexKeys: pass a KeyRing of its own, e.g. sealedSubscriber({ keys, indexKeys: KeyRing.fromEnv("TYPEORM_SEALED_INDEX_KEYS") })',
+        { entity: metadata.name, column: indexed.path },
+      );
+    }
     const unique = uniqueOnSealedColumn(metadata);
     if (unique) {
       return new SealedError(

@@ -25,6 +25,8 @@ interface Replaced {
   getter?: () => unknown;
   /** A value assigned to the field while it was sealed, put back in place of `original` after the write. */
   late?: { value: unknown };
+  /** A blind index column the sealer set from the field's plaintext (never an envelope, never a carrier). */
+  derived?: true;
 }
 
 /** What sealing one entity of a batch needs. */
@@ -127,7 +129,11 @@ export class EntitySealer {
     try {
       for (const sc of sealedColumnsOf(metadata)) {
         const current = sc.column.getEntityValue(entity);
-        if (current === undefined || current === null) continue;
+        if (current === undefined || current === null) {
+          // NULL has a NULL index; a field not written leaves its index alone (whatever the object says)
+          if (sc.index) putIndex(sc, entity, current, earlier, replaced);
+          continue;
+        }
         const carrier = typeof current === 'string' ? state.carriers.get(current) : undefined;
         const holder = holderOf(sc, entity);
         if ((carrier !== undefined && carrier !== entity) || this.holdsOthersEnvelope(holder, entity, sc, current)) {
@@ -146,8 +152,10 @@ export class EntitySealer {
         if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
           const stored = sc.column.getEntityValue(databaseEntity);
           if (stored !== current) replaced.push(pointAt(sc, entity, holder, value, stored, before));
+          if (sc.index) putIndex(sc, entity, undefined, earlier, replaced);
         } else {
           replaced.push(put(sc, entity, holder, value, this.cipher.seal(sc, value, { primaryKey }), before));
+          if (sc.index) putIndex(sc, entity, this.cipher.index(sc, value, { primaryKey }), earlier, replaced);
         }
       }
     } catch (e) {
@@ -159,7 +167,7 @@ export class EntitySealer {
     batch.outstanding++;
     this.replaced.set(entity, { fields: replaced, batch, state, sent: false });
     for (const r of replaced) if (r.holder !== entity) this.holders.set(r.holder, entity);
-    for (const r of replaced) if (typeof r.written === 'string') state.carriers.set(r.written, entity);
+    for (const r of replaced) if (!r.derived && typeof r.written === 'string') state.carriers.set(r.written, entity);
   }
 
   /**
@@ -335,6 +343,40 @@ function pointAt(sc: SealedColumn, entity: object, holder: object, original: unk
   return replaced;
 }
 
+/**
+ * Sets the blind index of `sc` to `value` (an index value, NULL, or undefined so that nothing is
+ * written) for the write, whatever the object held there: only the sealer writes index columns.
+ * After a failed write of ours, the index still holds what we put: the original is kept from then.
+ */
+function putIndex(
+  sc: SealedColumn,
+  entity: ObjectLiteral,
+  value: string | null | undefined,
+  earlier: readonly Replaced[] | undefined,
+  replaced: Replaced[],
+): void {
+  const column = sc.index!.column;
+  const holder = holderOf(sc, entity);
+  const current = column.getEntityValue(entity);
+  const previous = earlier?.find((r) => r.column === column && r.written === current);
+  if (current === value && !previous) return;
+  const r: Replaced = {
+    column,
+    original: previous ? previous.original : current,
+    written: value,
+    holder,
+    before: previous ? previous.before : Object.getOwnPropertyDescriptor(holder, column.propertyName),
+    derived: true,
+  };
+  try {
+    (holder as Record<string, unknown>)[column.propertyName] = value;
+  } catch {
+    // checked below
+  }
+  if (!holdsSealed(r, entity)) throw cannotTake(sc);
+  replaced.push(r);
+}
+
 /** Whether a replaced field still holds what the sealer put there (read as TypeORM reads it). */
 function holdsSealed(r: Replaced, entity: object): boolean {
   if (r.getter && ownGetter(r) !== r.getter) return false;
@@ -369,7 +411,8 @@ function putBack(r: Replaced, value: unknown): void {
   const name = r.column.propertyName;
   const holder = r.holder as Record<string, unknown>;
   if (!r.getter) {
-    holder[name] = value;
+    if (value === undefined && r.before === undefined) delete holder[name];
+    else holder[name] = value;
   } else if (r.before && 'value' in r.before) {
     Object.defineProperty(r.holder, name, { ...r.before, value });
   } else {

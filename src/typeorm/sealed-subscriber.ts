@@ -13,10 +13,11 @@ import { FieldCipher } from '../cipher/field-cipher';
 import { FIELD_CIPHER, noteConfigured } from '../cipher/registry';
 import { dataSourceOf, type SealedAfterQueryEvent, type SealedQueryEvent } from '../compat/typeorm';
 import { SealedError } from '../errors';
-import { requireKeyRing, type KeyRing } from '../keys/key-ring';
+import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
 import { checkDataSource } from './data-source-check';
 import { trackEntityListeners } from './pending-handlers';
 import { EntitySealer } from './entity-sealer';
+import { translateUpsertTargets } from './upsert-target';
 import { WhereGuard } from './where-guard';
 
 /** Options of {@link sealedSubscriber}. */
@@ -36,6 +37,14 @@ export interface SealedSubscriberOptions {
    * Default: `true`.
    */
   guardQueries?: boolean;
+  /**
+   * The keys of blind indexes (`@Encrypted({ index })`), a ring of their own: its active key
+   * computes index values, and lookups also match values under its decrypt-only keys while the
+   * rotator's `reindex` moves them to the active one. Kept apart from `keys` so rotating the
+   * encryption key never changes an index value. Required when an entity declares an index.
+   * Default: none.
+   */
+  indexKeys?: KeyRing;
 }
 
 /**
@@ -134,7 +143,8 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
  */
 export function sealedSubscriber(options: SealedSubscriberOptions): new () => SealedSubscriberBase {
   const keys = requireKeyRing(options?.keys, 'sealedSubscriber');
-  const cipher = new FieldCipher(keys, { plaintextPassthrough: options.plaintextPassthrough ?? false });
+  const indexKeys = options.indexKeys === undefined ? undefined : separateIndexKeys(keys, requireKeyRing(options.indexKeys, 'sealedSubscriber indexKeys'));
+  const cipher = new FieldCipher(keys, { plaintextPassthrough: options.plaintextPassthrough ?? false, ...(indexKeys ? { indexKeys } : {}) });
   const sealer = new EntitySealer(cipher);
   const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {
@@ -144,6 +154,7 @@ export function sealedSubscriber(options: SealedSubscriberOptions): new () => Se
   // What @EventSubscriber() does, but first in line: TypeORM calls subscribers in registration order.
   getMetadataArgsStorage().entitySubscribers.unshift({ target: SealedSubscriber });
   trackEntityListeners();
+  translateUpsertTargets();
   noteConfigured(cipher);
   return SealedSubscriber;
 }

@@ -38,8 +38,8 @@ const group = (m: RegExpMatchArray, name: string) => [1, 2, 3, 4].map((i) => m.g
  * hand-written SQL it cannot map to a table passes through.
  */
 export class WhereGuard {
-  /** table name -> column database name -> `Entity.path` */
-  private readonly tables = new Map<string, Map<string, string>>();
+  /** table name -> column database name -> the encrypted field */
+  private readonly tables = new Map<string, Map<string, { entity: string; column: string; indexed: boolean }>>();
   private readonly mentionsSealedColumn: RegExp | undefined;
   /** SQL shapes (numbers replaced) already found harmless: TypeORM repeats them. */
   private readonly passed = new Set<string>();
@@ -50,7 +50,7 @@ export class WhereGuard {
       for (const sc of sealedColumnsOf(metadata)) {
         let columns = this.tables.get(metadata.tableName);
         if (!columns) this.tables.set(metadata.tableName, (columns = new Map()));
-        columns.set(sc.column.databaseName, `${sc.entity}.${sc.path}`);
+        columns.set(sc.column.databaseName, { entity: sc.entity, column: sc.path, indexed: sc.index !== undefined });
         names.add(sc.column.databaseName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
       }
     }
@@ -83,12 +83,14 @@ export class WhereGuard {
         const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
         const sealed = table === undefined ? undefined : this.tables.get(table)?.get(group(m, 'c')!);
         if (sealed === undefined) continue;
-        const [entity, ...path] = sealed.split('.');
+        const way = sealed.indexed
+          ? `Search it through its blind index: sealedRepository(repository).findOneBy({ ${sealed.column.split('.')[0]!}: ... }), or sealedWhere(...) in a QueryBuilder`
+          : 'Give it a blind index to search it (@Encrypted({ index: true })), or load the rows and filter in code';
         throw new SealedError(
           'SEALED_UNSUPPORTED_QUERY',
           `a "${m.groups!.op!.replace(/\s+/g, ' ').toUpperCase()}" condition on an encrypted column can never match: values are sealed with random nonces. ` +
-            'Load the rows and filter in code (IS NULL / IS NOT NULL work)',
-          { entity: entity!, column: path.join('.') },
+            `${way} (IS NULL / IS NOT NULL work)`,
+          { entity: sealed.entity, column: sealed.column },
         );
       }
     }

@@ -1,0 +1,265 @@
+import { Equal, In, IsNull, type DataSource, type Logger, type Repository } from 'typeorm';
+import { generateKey, KeyRing, sealedMatches, sealedRepository, sealedSubscriber, sealedWhere, SealedError } from 'typeorm-sealed';
+import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
+import { Account, INDEXED_ENTITIES, Tagged } from './support/indexed-entities';
+
+const INDEX_VALUE = /^[0-9a-f]{8}:[0-9a-f]{32}$/;
+const keys = new KeyRing({ active: generateKey() });
+const indexKeys = new KeyRing({ active: generateKey() });
+
+/** Every SQL statement and its parameters, as TypeORM logs them. */
+class Recorder implements Logger {
+  readonly queries: string[] = [];
+  logQuery(query: string, parameters?: unknown[]): void {
+    this.queries.push(`${query} ${JSON.stringify(parameters ?? [], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+describe.each(testDialects())('blind indexes on %s', (dialect) => {
+  let ds: DataSource;
+  let plain: Repository<Account>;
+  let accounts: Repository<Account>;
+  const recorder = new Recorder();
+
+  beforeAll(async () => {
+    ds = await openDataSource(dialect, INDEXED_ENTITIES, [sealedSubscriber({ keys, indexKeys })], ':memory:', { logger: recorder, logging: true });
+    plain = ds.getRepository(Account);
+    accounts = sealedRepository(plain);
+  });
+  afterAll(() => ds?.destroy());
+  beforeEach(async () => {
+    await plain.clear();
+    await ds.getRepository(Tagged).clear();
+  });
+
+  const storedIndex = async (login: string, column = 'emailBlindIndex') =>
+    (await rawColumn(ds, 'sealed_account', column, { column: 'login', value: login }))[0];
+  const account = (login: string, email: string | null, extra: Partial<Account> = {}) =>
+    plain.create({ login, email, backupEmail: null, contact: { phone: null }, ...extra });
+
+  it('creates the index column and its unique index with the schema', async () => {
+    const table = (await ds.createQueryRunner().getTable('sealed_account'))!;
+    const column = table.findColumnByName('emailBlindIndex')!;
+    expect(column.isNullable).toBe(true);
+    const unique = [...table.indices.filter((i) => i.isUnique).map((i) => i.columnNames), ...table.uniques.map((u) => u.columnNames)];
+    expect(unique).toContainEqual(['emailBlindIndex']);
+    const indexed = table.indices.map((i) => i.columnNames);
+    expect(indexed).toContainEqual(['backupEmailBlindIndex']);
+    const phone = ds.getMetadata(Account).findColumnWithPropertyPath('contact.phoneBlindIndex')!;
+    expect(indexed).toContainEqual([phone.databaseName]);
+  });
+
+  it('save() stores the index value and gives the caller its object back without it', async () => {
+    const alice = account('alice', 'Alice@Example.com');
+    await plain.save(alice);
+    expect(alice).toEqual({ id: alice.id, login: 'alice', email: 'Alice@Example.com', backupEmail: null, contact: { phone: null } });
+    expect(await storedIndex('alice')).toMatch(INDEX_VALUE);
+    expect(await storedIndex('alice')).toMatch(new RegExp(`^${indexKeys.activeKeyId}:`));
+    expect(await storedIndex('alice', 'backupEmailBlindIndex')).toBeNull();
+    expect(await plain.findOneBy({ id: alice.id })).not.toHaveProperty('emailBlindIndex');
+  });
+
+  it('finds a row by plaintext, normalised, through find options, and never sends the plaintext', async () => {
+    await plain.save([account('alice', 'alice@example.com'), account('bob', 'bob@example.com')]);
+    recorder.queries.length = 0;
+    const found = await accounts.findOneBy({ email: '  ALICE@example.COM ' });
+    expect(found?.login).toBe('alice');
+    expect(await accounts.findOneBy({ email: 'carol@example.com' })).toBeNull();
+    expect((await accounts.findBy({ email: In(['bob@example.com', 'alice@example.com']) })).map((a) => a.login).sort()).toEqual(['alice', 'bob']);
+    expect((await accounts.findBy({ email: Equal('bob@example.com') })).map((a) => a.login)).toEqual(['bob']);
+    expect(await accounts.countBy({ email: 'alice@example.com' })).toBe(1);
+    expect(await accounts.existsBy({ email: 'bob@example.com' })).toBe(true);
+    expect(await accounts.existsBy({ email: 'nobody@example.com' })).toBe(false);
+    expect(recorder.queries.join('\n')).not.toMatch(/alice@|bob@|carol@|nobody@/i);
+  });
+
+  it('refuses a plain where on an indexed field, naming the way to search it', async () => {
+    await expect(plain.findOneBy({ email: 'alice@example.com' })).rejects.toThrow(/sealedRepository\(repository\)\.findOneBy\(\{ email: \.\.\. \}\)/);
+  });
+
+  it('keeps IsNull() and other conditions, and searches OR branches exactly', async () => {
+    await plain.save([account('alice', 'alice@example.com'), account('bob', null), account('carol', 'carol@example.com')]);
+    expect((await accounts.findBy({ email: IsNull() })).map((a) => a.login)).toEqual(['bob']);
+    expect((await accounts.findBy({ email: 'alice@example.com', login: 'bob' })).map((a) => a.login)).toEqual([]);
+    const either = await accounts.find({ where: [{ email: 'carol@example.com' }, { login: 'bob' }], order: { login: 'DESC' } });
+    expect(either.map((a) => a.login)).toEqual(['carol', 'bob']);
+    expect(await accounts.count({ where: [{ email: 'carol@example.com' }, { email: 'alice@example.com' }] })).toBe(2);
+  });
+
+  it('selects the searched field when the options select others', async () => {
+    await plain.save(account('alice', 'alice@example.com'));
+    const found = await accounts.findOne({ where: { email: 'alice@example.com' }, select: { id: true, login: true } });
+    expect(found).toMatchObject({ login: 'alice', email: 'alice@example.com' });
+  });
+
+  it('searches with a QueryBuilder through sealedWhere and sealedMatches', async () => {
+    await plain.save([account('alice', 'alice@example.com'), account('bob', 'bob@example.com')]);
+    const where = { email: 'Alice@Example.com' };
+    const rows = await plain
+      .createQueryBuilder('a')
+      .where(sealedWhere(ds, Account, where))
+      .getMany();
+    expect(rows.filter(sealedMatches(ds, Account, where)).map((a) => a.login)).toEqual(['alice']);
+  });
+
+  it('drops a row whose index value was copied from another row (the re-check after decryption)', async () => {
+    await plain.save([account('alice', 'alice@example.com'), account('mallory', 'mallory@example.com')]);
+    const stolen = await storedIndex('alice');
+    await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', null, { column: 'login', value: 'alice' });
+    await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', stolen, { column: 'login', value: 'mallory' });
+    expect(await accounts.findOneBy({ email: 'alice@example.com' })).toBeNull();
+    const [rows] = await plain
+      .createQueryBuilder('a')
+      .where(sealedWhere(ds, Account, { email: 'alice@example.com' }))
+      .getManyAndCount();
+    expect(rows.map((a) => a.login)).toEqual(['mallory']); // a candidate...
+    expect(rows.filter(sealedMatches(ds, Account, { email: 'alice@example.com' }))).toEqual([]); // ...that the re-check drops
+  });
+
+  it('gives exact rows, pages and counts with a truncated index', async () => {
+    const tagged = ds.getRepository(Tagged);
+    const values = Array.from({ length: 600 }, (_, i) => ({ tag: `tag-${i % 300}`, rank: i }));
+    await tagged.save(values.map((v) => tagged.create(v)));
+    // 300 distinct values in 256 buckets: some buckets hold several values
+    const stored = (await rawColumn(ds, 'sealed_tagged', 'tagBlindIndex')) as string[];
+    expect(new Set(stored).size).toBeLessThan(300);
+    const search = sealedRepository(tagged);
+    for (const n of [0, 7, 123, 299]) {
+      const [rows, total] = await search.findAndCount({ where: { tag: `tag-${n}` }, order: { rank: 'ASC' } });
+      expect(rows.map((r) => r.rank)).toEqual([n, n + 300]);
+      expect(total).toBe(2);
+      expect((await search.find({ where: { tag: `tag-${n}` }, order: { rank: 'ASC' }, skip: 1, take: 1 })).map((r) => r.rank)).toEqual([n + 300]);
+      expect(await search.countBy({ tag: `tag-${n}` })).toBe(2);
+    }
+    // the bucket of tag-0 holds other values too, which the search dropped
+    const bucket = stored.filter((v) => v === stored[0]).length;
+    expect(bucket).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps the index right on every write path', async () => {
+    const expectIndexOf = async (login: string, email: string | null) => {
+      if (email === null) return expect(await storedIndex(login)).toBeNull();
+      expect(await storedIndex(login)).toMatch(INDEX_VALUE);
+      expect((await accounts.findOneBy({ email }))?.login).toBe(login);
+    };
+    await plain.insert(account('ins', 'ins@example.com'));
+    await expectIndexOf('ins', 'ins@example.com');
+    await ds.createQueryBuilder().insert().into(Account).values(account('qbi', 'qbi@example.com')).execute();
+    await expectIndexOf('qbi', 'qbi@example.com');
+
+    await plain.update({ login: 'ins' }, { email: 'ins2@example.com' });
+    await expectIndexOf('ins', 'ins2@example.com');
+    expect(await accounts.findOneBy({ email: 'ins@example.com' })).toBeNull();
+    await ds.createQueryBuilder().update(Account).set({ email: 'qbi2@example.com' }).where({ login: 'qbi' }).execute();
+    await expectIndexOf('qbi', 'qbi2@example.com');
+
+    const loaded = await plain.findOneByOrFail({ login: 'ins' });
+    loaded.email = 'ins3@example.com';
+    await plain.save(loaded);
+    await expectIndexOf('ins', 'ins3@example.com');
+    loaded.login = 'ins'; // save again with the field unchanged: the index stays
+    await plain.save(loaded);
+    await expectIndexOf('ins', 'ins3@example.com');
+
+    await plain.update({ login: 'ins' }, { email: null });
+    await expectIndexOf('ins', null);
+  });
+
+  it('upserts with the encrypted field as conflict target, and on another key with a changed field', async () => {
+    await plain.save(account('up', 'up@example.com'));
+    await plain.upsert(account('up-renamed', ' UP@example.com'), ['email']);
+    expect((await plain.find()).map((a) => a.login)).toEqual(['up-renamed']);
+    expect((await accounts.findOneBy({ email: 'up@example.com' }))?.email).toBe(' UP@example.com');
+
+    const { id } = await plain.findOneByOrFail({ login: 'up-renamed' });
+    await plain.upsert({ login: 'up-renamed', email: 'moved@example.com' }, ['login']);
+    expect((await accounts.findOneBy({ email: 'moved@example.com' }))?.id).toBe(id);
+    expect(await accounts.findOneBy({ email: 'up@example.com' })).toBeNull();
+  });
+
+  it('makes the database refuse a duplicate after normalisation, on every write path', async () => {
+    await plain.save(account('first', 'dup@example.com'));
+    const attempts: [string, () => Promise<unknown>][] = [
+      ['save', () => plain.save(account('s', 'DUP@example.com '))],
+      ['insert', () => plain.insert(account('i', 'dup@example.com'))],
+      ['query builder', () => ds.createQueryBuilder().insert().into(Account).values(account('q', 'Dup@Example.com')).execute()],
+      ['update', async () => (await plain.save(account('u', 'other@example.com')), plain.update({ login: 'u' }, { email: 'dup@EXAMPLE.com' }))],
+    ];
+    for (const [, attempt] of attempts) await expect(attempt()).rejects.toThrow();
+    expect(await plain.countBy({ login: In(['s', 'i', 'q']) })).toBe(0);
+    expect((await accounts.findOneBy({ email: 'other@example.com' }))?.login).toBe('u');
+  });
+
+  it('computes different index values for equal values in two columns', async () => {
+    await plain.save(account('twice', 'same@example.com', { backupEmail: 'same@example.com' }));
+    const [a, b] = [await storedIndex('twice'), await storedIndex('twice', 'backupEmailBlindIndex')];
+    expect(a).toMatch(INDEX_VALUE);
+    expect(b).toMatch(INDEX_VALUE);
+    expect(a).not.toBe(b);
+    expect((await accounts.findOneBy({ backupEmail: 'same@example.com' }))?.login).toBe('twice');
+  });
+
+  it('searches an embedded field', async () => {
+    await plain.save(account('phone', null, { contact: { phone: ' +33 1 23 ' } }));
+    expect((await accounts.findOneBy({ contact: { phone: '+33 1 23' } }))?.login).toBe('phone');
+  });
+
+  it('writes only index values it computed, whatever the object holds', async () => {
+    await plain.save(account('victim', 'victim@example.com'));
+    const stolen = await storedIndex('victim');
+    const forged = Object.assign(account('forger', null), { emailBlindIndex: stolen });
+    await plain.save(forged);
+    expect(await storedIndex('forger')).toBeNull();
+    expect((forged as unknown as Record<string, unknown>).emailBlindIndex).toBe(stolen); // the caller's object is left as it was
+    await plain.update({ login: 'forger' }, { login: 'forger2', emailBlindIndex: stolen } as never);
+    expect(await storedIndex('forger2')).toBeNull();
+  });
+
+  it('throws EntityNotFoundError without the searched plaintext', async () => {
+    const error = await accounts.findOneByOrFail({ email: 'secret-person@example.com' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('EntityNotFoundError');
+    expect(String((error as Error).message)).not.toContain('secret-person');
+  });
+
+  it('refuses a search on an encrypted field without an index, and operators other than equality', async () => {
+    const tagged = sealedRepository(ds.getRepository(Tagged));
+    await expect(accounts.findBy({ email: IsNull(), login: 'x' })).resolves.toEqual([]);
+    const notEqual = await accounts.findBy({ email: In([]) }).catch((e: unknown) => e);
+    expect(notEqual).toEqual([]);
+    await expect(tagged.findBy({ tag: { _type: 'like' } as never })).rejects.toThrow();
+  });
+
+  it('keeps lookups working across an encryption key rotation (index values do not change)', async () => {
+    await plain.save(account('rot', 'rot@example.com'));
+    const before = await storedIndex('rot');
+    const rotated = new KeyRing({ active: generateKey(), decryptOnly: [generateKey()] });
+    expect(rotated.activeKeyId).not.toBe(keys.activeKeyId);
+    expect(await storedIndex('rot')).toBe(before);
+    expect((await accounts.findOneBy({ email: 'rot@example.com' }))?.login).toBe('rot');
+  });
+});
+
+describe('blind index configuration', () => {
+  it('refuses index keys that are also encryption keys', () => {
+    expect(() => sealedSubscriber({ keys, indexKeys: keys })).toThrow(expect.objectContaining({ code: 'SEALED_CONFIG' }) as SealedError);
+  });
+
+  it('refuses to write an indexed field when the subscriber has no index keys', async () => {
+    const ds = await openDataSource('sqlite', INDEXED_ENTITIES, [sealedSubscriber({ keys })], ':memory:').catch((e: unknown) => e);
+    const error =
+      ds instanceof Error
+        ? ds
+        : await (ds as DataSource)
+            .getRepository(Account)
+            .find()
+            .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SEALED_CONFIG', message: expect.stringContaining('indexKeys') });
+    if (!(ds instanceof Error)) await (ds as DataSource).destroy();
+  });
+});
