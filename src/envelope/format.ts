@@ -49,7 +49,7 @@ export function parseEnvelope(text: string): ParsedEnvelope {
   // goes through the diagnosing parser below.
   if (text.length > HEADER_LENGTH && text.startsWith(V1_PREFIX) && text.charCodeAt(HEADER_LENGTH - 1) === COLON && isKeyIdAt(text, V1_PREFIX.length)) {
     const body = text.substring(HEADER_LENGTH);
-    if (BASE64URL_BODY.test(body) && body.length % 4 !== 1) {
+    if (BASE64URL_BODY.test(body) && body.length % 4 !== 1 && hasCanonicalEnd(body)) {
       const bytes = Buffer.from(body, 'base64url');
       if (bytes.length >= MIN_BODY_BYTES) return { keyId: text.substring(V1_PREFIX.length, HEADER_LENGTH - 1), body: bytes };
     }
@@ -69,6 +69,17 @@ function isKeyIdAt(text: string, at: number): boolean {
   return true;
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether the bits of the last base64url character that encode nothing are zero: otherwise 4
+ * (or 16) different bodies decode to the same bytes, and an altered envelope would still open.
+ */
+function hasCanonicalEnd(body: string): boolean {
+  const spare = [0, 0, 0b1111, 0b11][body.length % 4]!;
+  return spare === 0 || (BASE64URL_ALPHABET.indexOf(body[body.length - 1]!) & spare) === 0;
+}
+
 function diagnose(text: string): ParsedEnvelope {
   const parts = text.split(':');
   if (parts.length !== 5) throw malformed("does not have the five ':'-separated parts sealed:1:x:<key id>:<body>");
@@ -78,6 +89,7 @@ function diagnose(text: string): ParsedEnvelope {
   if (algorithm !== ALGORITHM_XCHACHA20POLY1305) throw malformed('names an unknown algorithm (expected "x", XChaCha20-Poly1305)');
   if (!KEY_ID.test(keyId)) throw malformed('has no valid key id (8 lowercase hex characters)');
   if (!BASE64URL_BODY.test(body) || body.length % 4 === 1) throw malformed('body is not base64url', keyId);
+  if (!hasCanonicalEnd(body)) throw malformed('body is not canonical base64url (its last character carries bits that encode nothing: altered?)', keyId);
   const bytes = Buffer.from(body, 'base64url');
   if (bytes.length < MIN_BODY_BYTES) throw malformed(`body is ${bytes.length} bytes, shorter than the ${MIN_BODY_BYTES}-byte minimum (truncated?)`, keyId);
   return { keyId, body: bytes };
