@@ -16,6 +16,9 @@ describe('examples', () => {
     expect(text).toMatch(/diagnosis: sealed:1:x:[0-9a-f]{8}:/);
     expect(text).toContain('1 Ada: hypertension, born 1815-12-10, insured by Acme');
     expect(text).toContain('"diagnosis":"hypertension"');
+    const indexKey = /index key ring: \{"activeKeyId":"([0-9a-f]{8})"/.exec(text)![1];
+    expect(text).toContain(`findOneBy({ email: ' ADA@example.com' }) -> 1 Ada <ada@example.com>`);
+    expect(text).toMatch(new RegExp(`its stored index value: ${indexKey}:[0-9a-f]{32}$`, 'm'));
     expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Patient.diagnosis');
     expect(text).toMatch(/SEALED_TAMPERED: Patient\.bornOn \(id=1\)/);
   });
