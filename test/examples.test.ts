@@ -1,6 +1,7 @@
 // Runs every example under examples/ and checks what it prints.
 import { main as demo } from '../examples/demo';
 import { main as legacyPlaintext } from '../examples/legacy-plaintext';
+import { main as login } from '../examples/login';
 import { main as migrations } from '../examples/migrations';
 
 async function output(run: (log: (line: string) => void) => Promise<void>): Promise<string> {
@@ -15,6 +16,9 @@ describe('examples', () => {
     expect(text).toMatch(/diagnosis: sealed:1:x:[0-9a-f]{8}:/);
     expect(text).toContain('1 Ada: hypertension, born 1815-12-10, insured by Acme');
     expect(text).toContain('"diagnosis":"hypertension"');
+    const indexKey = /index key ring: \{"activeKeyId":"([0-9a-f]{8})"/.exec(text)![1];
+    expect(text).toContain(`findOneBy({ email: ' ADA@example.com' }) -> 1 Ada <ada@example.com>`);
+    expect(text).toMatch(new RegExp(`its stored index value: ${indexKey}:[0-9a-f]{32}$`, 'm'));
     expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Patient.diagnosis');
     expect(text).toMatch(/SEALED_TAMPERED: Patient\.bornOn \(id=1\)/);
   });
@@ -25,6 +29,24 @@ describe('examples', () => {
     expect(text).toContain('legacy value reads as it is: +1 555 0100');
     expect(text).toContain('after:  {"sealed":2,"plaintext":1}');
     expect(text).toContain('encryptExisting: complete, 1 sealed; now: {"sealed":3,"plaintext":0}');
+  });
+
+  it('login finds a member by e-mail as typed, and the database refuses a duplicate address', async () => {
+    const text = await output(login);
+    expect(text).toMatch(/QueryFailedError SQLITE_CONSTRAINT_UNIQUE; members: 2/);
+    expect(text).toContain("'ADA@example.com ' + right password: welcome, Ada <Ada@Example.com>");
+    expect(text).toContain("'ada@example.com' + wrong password:  wrong e-mail or password");
+    expect(text).toContain("'alan@example.com':                  wrong e-mail or password");
+    const [, indexKey, key] = /\(index key ([0-9a-f]{8}), encryption key ([0-9a-f]{8})\)/.exec(text)!;
+    expect(indexKey).not.toBe(key);
+    const stored = [...text.matchAll(/emailBlindIndex: (\S+)/g)].map((m) => m[1]);
+    expect(stored).toHaveLength(2);
+    for (const value of stored) expect(value).toMatch(new RegExp(`^${indexKey}:[0-9a-f]{32}$`));
+    expect(text).toMatch(new RegExp(`email: +sealed:1:x:${key}:`));
+    const atRest = text.slice(text.indexOf('At rest'), text.indexOf('(index key'));
+    expect(atRest).not.toMatch(/example\.com/i);
+    expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Member.email');
+    expect(text).toContain('sealedRepository(repository).findOneBy({ email: ... })');
   });
 
   it('migrations encrypt an existing column, then rotate to a new key', async () => {
