@@ -24,6 +24,10 @@ export type SealedErrorCode =
   | 'SEALED_TYPE_MISMATCH'
   /** A sealed value is longer than its column allows. */
   | 'SEALED_VALUE_TOO_LONG'
+  /** A blind index value does not match its field's value (verify): written by something else, copied, or normalised otherwise. */
+  | 'SEALED_INDEX_MISMATCH'
+  /** Two rows hold the same value under a unique blind index (found by the rotator's reindex, which leaves the row as it is). */
+  | 'SEALED_DUPLICATE'
   /** A query compares an encrypted column, which can never match random-nonce ciphertext. */
   | 'SEALED_UNSUPPORTED_QUERY'
   /**

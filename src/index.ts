@@ -3,7 +3,7 @@ export { Encrypted, type EncryptedOptions, type SealedColumnType } from './metad
 export type { BlindIndexOptions, Normalization } from './metadata/blind-index';
 export type { ValueType } from './codec/value-type';
 export { sealedLength } from './envelope/format';
-export { KeyRing, DEFAULT_KEYS_ENV, type KeyInput, type KeyRingOptions } from './keys/key-ring';
+export { KeyRing, DEFAULT_KEYS_ENV, DEFAULT_INDEX_KEYS_ENV, type KeyInput, type KeyRingOptions } from './keys/key-ring';
 export { generateKey, keyIdOf } from './keys/key-material';
 export { sealedSubscriber, SealedSubscriberBase, type SealedSubscriberOptions } from './typeorm/sealed-subscriber';
 export type { SealedQueryEvent, SealedAfterQueryEvent } from './compat/typeorm';
@@ -21,5 +21,6 @@ export type {
   WalkStatus,
   CensusReport,
   ColumnCensus,
+  IndexCensus,
   RotationProgress,
 } from './rotation/report';

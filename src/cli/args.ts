@@ -1,5 +1,5 @@
 /** The CLI's commands, as typed on the command line. */
-export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'decrypt-all'] as const;
+export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'reindex', 'decrypt-all'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Parsed command line. */
@@ -17,6 +17,7 @@ export interface CliArgs {
   quiet: boolean;
   yes: boolean;
   keysEnv?: string;
+  indexKeysEnv?: string;
 }
 
 /** A command line that does not parse; the message says what was wrong. Exit code 2. */
@@ -52,6 +53,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       args.entities.push(value());
     } else if (name === '--keys-env') {
       args.keysEnv = value();
+    } else if (name === '--index-keys-env') {
+      args.indexKeysEnv = value();
     } else if (name === '--batch-size' || name === '--max-failures') {
       const text = value();
       const n = Number(text);

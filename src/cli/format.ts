@@ -33,7 +33,24 @@ export function formatCensus(census: CensusReport): string {
   const unknown = [...new Set(census.columns.flatMap((c) => c.unknownKeyIds))];
   const notes = [`* active key ${census.activeKeyId}`];
   if (unknown.length) notes.push(`key ids not in the ring: ${unknown.join(', ')} (values under them cannot be opened)`);
-  return [table(head, rows), '', ...notes, ...section('warnings:', census.warnings)].join('\n');
+  return [table(head, rows), '', ...notes, ...indexTable(census), ...section('warnings:', census.warnings)].join('\n');
+}
+
+/** The census of blind indexes: fill, index keys (`*` = active) and what each reveals. */
+function indexTable(census: CensusReport): string[] {
+  if (census.indexes.length === 0) return [];
+  const active = census.activeIndexKeyId;
+  const keyIds = [...new Set([...(active ? [active] : []), ...census.indexes.flatMap((i) => Object.keys(i.byKeyId))])];
+  const head = ['blind index', 'values', 'missing', ...keyIds.map((id) => (id === active ? `${id}*` : id)), 'distinct', 'largest bucket'];
+  const rows = census.indexes.map((i) => [
+    `${i.entity}.${i.column}`,
+    String(i.values),
+    String(i.missing),
+    ...keyIds.map((id) => String(i.byKeyId[id] ?? 0)),
+    String(i.distinct),
+    `${i.largestBucket} (${(100 * i.largestBucketShare).toFixed(1)}%)`,
+  ]);
+  return ['', table(head, rows), '', ...(active ? [`* active index key ${active}`] : [])];
 }
 
 /** A walk's report as a table, its warnings, and its failures grouped by column, code and reason. */
@@ -42,11 +59,12 @@ export function formatReport(report: RotationReport): string {
   const head = verify
     ? ['column', 'examined', 'failed', 'plaintext', 'status']
     : ['column', 'examined', report.dryRun ? 'would write' : 'rewritten', 'conflicts', 'failed', report.dryRun ? 'would remain' : 'remaining', 'status'];
-  const rows = report.columns.map((c) =>
-    verify
-      ? [`${c.entity}.${c.column}`, String(c.examined), String(c.failed), String(c.plaintext), c.status]
-      : [`${c.entity}.${c.column}`, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status],
-  );
+  const rows = report.columns.map((c) => {
+    const name = `${c.entity}.${c.column}${c.blindIndex ? ' (blind index)' : ''}`;
+    return verify
+      ? [name, String(c.examined), String(c.failed), String(c.plaintext), c.status]
+      : [name, String(c.examined), String(c.rewritten), String(c.conflicts), String(c.failed), String(c.remaining), c.status];
+  });
   // Sample primary keys one per line (line breaks in them are escaped), so that a stored key
   // cannot pose as a separator, as more rows or as another line.
   const groups = report.failureGroups.flatMap((g) => [

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { SealedError } from '../errors';
 import { generateKey, keyIdOf } from '../keys/key-material';
-import { DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
+import { DEFAULT_INDEX_KEYS_ENV, DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { KeyRotator } from '../rotation/key-rotator';
 import type { CensusReport, RotationReport } from '../rotation/report';
@@ -17,7 +17,9 @@ export const EXIT = {
   /**
    * Done, goal reached: rotate, every value is under the active key; encrypt-existing, no plaintext
    * (or malformed value) is left; decrypt-all, no sealed value is left; verify, every value opens
-   * and none is plaintext; census, no plaintext, malformed value or unknown key id. With
+   * and none is plaintext (and every blind index value matches); reindex, every index value is
+   * under the active index key; census, no plaintext, malformed value, unknown key id or missing
+   * index value. With
    * --dry-run: a real run would reach the goal.
    */
   ok: 0,
@@ -45,7 +47,8 @@ Commands:
   census             count NULL, plaintext and values per key id in every encrypted column
   verify             open every value and report failures; writes nothing
   rotate             re-seal every value not under the active key with the active key
-  encrypt-existing   seal legacy plaintext values under the active key
+  encrypt-existing   seal legacy plaintext values under the active key (and fill blind indexes)
+  reindex            fill blind indexes and move them to the active index key
   decrypt-all        write every value back as plaintext (leaving encryption; needs --yes)
 
 Run "typeorm-sealed <command> --help" for the options of a command.`;
@@ -54,6 +57,9 @@ const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
   --keys-env <NAME>        read the key ring from this environment variable instead of the
                            DataSource's sealedSubscriber (default when there is none: ${DEFAULT_KEYS_ENV})
+  --index-keys-env <NAME>  read the blind index key ring from this environment variable instead of
+                           the sealedSubscriber's indexKeys (default when there is none:
+                           ${DEFAULT_INDEX_KEYS_ENV}, if set)
   --json                   print the report as JSON on stdout
   -h, --help               this help`;
 const WALK_OPTIONS = `${COMMON_OPTIONS}
@@ -77,9 +83,13 @@ The key is shown once: store it in your secret manager before using it.
   census: `Usage: typeorm-sealed census -d <file> [options]
 
 Counts, per encrypted column, NULL values, plaintext values, values per key id (* marks the
-active key) and malformed values, with SQL on the envelope prefix. It opens no value (verify
-does) and writes nothing. It warns about columns that hold only NULL or empty values.
-Exit 0 when no value is plaintext, malformed or under a key id the ring lacks; 1 otherwise.
+active key) and malformed values, with SQL on the envelope prefix; per blind index, rows without
+an index value, index values per index key, distinct index values and the largest bucket (how
+many rows share the most frequent index value: what the index reveals). It opens no value
+(verify does) and writes nothing. It warns about columns that hold only NULL or empty values,
+indexes to fill, and indexes that reveal how often a value occurs.
+Exit 0 when no value is plaintext, malformed or under a key id the ring lacks and no index value
+is missing; 1 otherwise.
 Exit 0 does not mean a rotation is finished: values under an older key still in the ring count
 as fine; rotate's own exit code 0 means every value is under the active key.
 
@@ -87,7 +97,8 @@ ${COMMON_OPTIONS}`,
   verify: `Usage: typeorm-sealed verify -d <file> [options]
 
 Opens every value of every encrypted column and reports the ones that fail (tampered, wrong key,
-malformed, wrong type) and counts the plaintext ones. Writes nothing.
+malformed, wrong type) and counts the plaintext ones; checks that every blind index value matches
+its value (SEALED_INDEX_MISMATCH otherwise). Writes nothing.
 Exit 0 when every value opens and none is plaintext, 1 otherwise.
 
 ${WALK_OPTIONS}
@@ -107,8 +118,21 @@ ${DRY_RUN}
 ${EXIT_CODES}`,
   'encrypt-existing': `Usage: typeorm-sealed encrypt-existing -d <file> [options]
 
-Seals every legacy plaintext value (written before the column was encrypted) under the active key.
-Values that start with "sealed:" but are not envelopes are left alone and reported.
+Seals every legacy plaintext value (written before the column was encrypted) under the active key,
+then fills the blind indexes (as reindex does). Values that start with "sealed:" but are not
+envelopes are left alone and reported.
+
+${WALK_OPTIONS}
+${DRY_RUN}
+
+${EXIT_CODES}`,
+  reindex: `Usage: typeorm-sealed reindex -d <file> [options]
+
+Computes the blind index value of every row whose index is missing (rows written before the index
+was declared) or under an older index key (after a new index key was made active), and writes it
+where the row's value is still the one read. Lookups find every row throughout: they match every
+key of the index key ring. Safe to stop and run again. A row whose index value would duplicate
+another's under a unique index is reported (SEALED_WRITE_FAILED) and left as it is.
 
 ${WALK_OPTIONS}
 ${DRY_RUN}
@@ -246,11 +270,18 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
   }
 }
 
-/** The ring: --keys-env, else the DataSource's sealedSubscriber, else the default variable. */
-function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEnv): { keys?: KeyRing } {
-  if (args.keysEnv) return { keys: KeyRing.fromEnv(args.keysEnv, env) };
-  if (cipherSubscribersOf(dataSource).length > 0) return {};
-  return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env) };
+/**
+ * The rings: --keys-env, else the DataSource's sealedSubscriber, else the default variable; the
+ * index ring: --index-keys-env, else the sealedSubscriber's indexKeys, else the default index
+ * variable when it is set.
+ */
+function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEnv): { keys?: KeyRing; indexKeys?: KeyRing } {
+  const subscriber = cipherSubscribersOf(dataSource).length > 0;
+  const indexEnv = args.indexKeysEnv ?? (!subscriber && env[DEFAULT_INDEX_KEYS_ENV] ? DEFAULT_INDEX_KEYS_ENV : undefined);
+  const indexKeys = indexEnv ? { indexKeys: KeyRing.fromEnv(indexEnv, env) } : {};
+  if (args.keysEnv) return { keys: KeyRing.fromEnv(args.keysEnv, env), ...indexKeys };
+  if (subscriber) return indexKeys;
+  return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env), ...indexKeys };
 }
 
 function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census'>): Promise<RotationReport> {
@@ -261,11 +292,13 @@ function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'c
       return rotator.rotate();
     case 'encrypt-existing':
       return rotator.encryptExisting();
+    case 'reindex':
+      return rotator.reindex();
     case 'decrypt-all':
       return rotator.decryptAll();
   }
 }
 
 function censusIsClean(census: CensusReport): boolean {
-  return census.columns.every((c) => c.plaintext === 0 && c.malformed === 0 && c.unknownKeyIds.length === 0);
+  return census.columns.every((c) => c.plaintext === 0 && c.malformed === 0 && c.unknownKeyIds.length === 0) && census.indexes.every((i) => i.missing === 0);
 }

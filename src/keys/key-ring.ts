@@ -18,6 +18,9 @@ export interface KeyRingOptions {
 /** Default environment variable read by {@link KeyRing.fromEnv}. */
 export const DEFAULT_KEYS_ENV = 'TYPEORM_SEALED_KEYS';
 
+/** Environment variable the CLI reads the blind index key ring from when the DataSource has no sealedSubscriber. */
+export const DEFAULT_INDEX_KEYS_ENV = 'TYPEORM_SEALED_INDEX_KEYS';
+
 interface RingKeys {
   encrypt: Uint8Array;
   blindIndex: Uint8Array;
@@ -158,7 +161,7 @@ export function requireKeyRing(value: unknown, where: string): KeyRing {
  * encryption key would change (and break every lookup) when that key is rotated out. `SEALED_CONFIG`
  * naming the shared key id otherwise.
  */
-export function separateIndexKeys(keys: KeyRing, indexKeys: KeyRing): KeyRing {
+export function separateIndexKeys<T extends KeySource>(keys: KeySource, indexKeys: T): T {
   const shared = indexKeys.keyIds.find((id) => keys.has(id));
   if (shared !== undefined) {
     throw new SealedError(

@@ -47,7 +47,7 @@ export interface BlindIndexSpec {
   readonly unique: boolean;
   /** scrypt's log2(N) for a slow index; undefined for HMAC-SHA256. */
   readonly slowLogN: number | undefined;
-  /** Applies the normalisation steps; the identity for non-string types. */
+  /** Applies the normalisation steps; for numbers, -0 becomes 0 (they are equal); the identity for other types. */
   readonly normalize: (value: unknown) => unknown;
 }
 
@@ -90,7 +90,12 @@ export function resolveBlindIndex(
     bits,
     unique,
     slowLogN: slow?.logN,
-    normalize: valueType === 'string' ? normalizer(options.normalize ?? 'nfc', fail) : (value) => value,
+    normalize:
+      valueType === 'string'
+        ? normalizer(options.normalize ?? 'nfc', fail)
+        : valueType === 'number'
+          ? (value) => (Object.is(value, -0) ? 0 : value)
+          : (value) => value,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { keyIdOfHeader } from '../envelope/format';
 import type { KeySource } from '../keys/key-source';
-import type { ColumnCensus, RotationMode } from './report';
+import type { ColumnCensus, IndexCensus, RotationMode } from './report';
 import type { ColumnSql } from './sql';
 
 /** Counts one column's NULL, plaintext and per-key values with SQL on the envelope prefix. */
@@ -30,7 +30,7 @@ export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeySou
 }
 
 /** How many values keep a column from a mode's goal (ColumnReport.remaining, before failures). */
-export function valuesLeft(mode: Exclude<RotationMode, 'verify'>, census: ColumnCensus, activeKeyId: string): number {
+export function valuesLeft(mode: Exclude<RotationMode, 'verify' | 'reindex'>, census: ColumnCensus, activeKeyId: string): number {
   const sealed = Object.values(census.byKeyId).reduce((a, b) => a + b, 0);
   switch (mode) {
     case 'rotate':
@@ -52,4 +52,46 @@ export function emptiedWarning(census: ColumnCensus & { empty: number }): string
     `${census.entity}.${census.column}: every one of its ${census.total} rows is NULL or empty. If its type was just changed ` +
     'with queryRunner.changeColumn() or a generated migration, the values may have been dropped (PostgreSQL and MySQL drop and re-add the column): restore from the backup and widen it with widenColumn() instead'
   );
+}
+
+/** Counts one blind index with SQL on its column (no value is opened). */
+export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql): Promise<IndexCensus> {
+  const counts = await sql.indexCounts(runner);
+  const indexed = counts.values - counts.missing;
+  return {
+    entity: sql.sc.entity,
+    column: sql.sc.path,
+    blindIndex: sql.sc.index!.column.propertyPath,
+    table: sql.metadata.tablePath,
+    ...counts,
+    largestBucketShare: indexed > 0 ? counts.largestBucket / indexed : 0,
+  };
+}
+
+/** Share of an index's rows at which one shared index value is worth a warning (with more than {@link LEAKY_BUCKET_ROWS} rows). */
+const LEAKY_BUCKET_SHARE = 0.05;
+const LEAKY_BUCKET_ROWS = 10;
+
+/**
+ * A warning about a blind index: values without an index value, index values under an index key
+ * other than the active one, or one index value shared by a large share of the rows (whoever
+ * reads the table sees how often that value occurs).
+ */
+export function indexWarning(index: IndexCensus, indexKeys: KeySource | undefined): string | undefined {
+  const notes: string[] = [];
+  if (index.missing > 0) notes.push(`${index.missing} rows have a value but no index value, so lookups miss them: run reindex`);
+  const old = Object.keys(index.byKeyId).filter((id) => id !== indexKeys?.activeKeyId);
+  if (indexKeys && old.length > 0) {
+    const lacking = old.filter((id) => !indexKeys.has(id));
+    notes.push(
+      `index values under ${old.join(', ')}, not the active index key${lacking.length ? ` (${lacking.join(', ')} not in the index key ring: lookups miss those rows)` : ''}: run reindex`,
+    );
+  }
+  if (index.largestBucket > LEAKY_BUCKET_ROWS && index.largestBucketShare >= LEAKY_BUCKET_SHARE) {
+    notes.push(
+      `one index value is shared by ${index.largestBucket} of ${index.values - index.missing} rows (${(100 * index.largestBucketShare).toFixed(1)}%): whoever reads the table sees how often that value occurs; ` +
+        'a field with few possible values reveals their distribution through an index (README, "What an index reveals")',
+    );
+  }
+  return notes.length ? `${index.entity}.${index.column} (index ${index.blindIndex}): ${notes.join('; ')}` : undefined;
 }

@@ -64,6 +64,7 @@ export class ColumnWalk {
       entity: sql.sc.entity,
       column: sql.sc.path,
       table: sql.metadata.tablePath,
+      ...(sql.target === 'index' ? { blindIndex: sql.sc.index!.column.propertyPath } : {}),
       examined: 0,
       rewritten: 0,
       conflicts: 0,
@@ -78,7 +79,8 @@ export class ColumnWalk {
   /** Runs the walk; returns false when it stopped at a failure. */
   async run(runner: QueryRunner): Promise<boolean> {
     const { mode, dryRun } = this.settings;
-    const condition = this.sql.needsWork(mode, this.settings.cipher.keys.activeKeyId);
+    const { cipher } = this.settings;
+    const condition = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId);
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
     const started = Date.now();
@@ -143,11 +145,21 @@ export class ColumnWalk {
   private async finish(runner: QueryRunner, stopped: boolean): Promise<void> {
     const { mode, dryRun, cipher } = this.settings;
     const r = this.report;
-    const census = await censusOf(runner, this.sql, cipher.keys);
-    r.plaintext = census.plaintext;
-    r.malformed = census.malformed;
-    r.remaining = mode === 'verify' ? r.failed + r.plaintext : Math.max(valuesLeft(mode, census, cipher.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
+    const census = this.sql.target === 'value' ? await censusOf(runner, this.sql, cipher.keys) : undefined;
+    if (census) {
+      r.plaintext = census.plaintext;
+      r.malformed = census.malformed;
+      r.remaining =
+        mode === 'verify'
+          ? r.failed + r.plaintext
+          : Math.max(valuesLeft(mode as Exclude<RotationMode, 'verify' | 'reindex'>, census, cipher.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
+    } else {
+      // an index walk: what is left is what its condition still selects
+      const left = mode === 'verify' ? r.failed : await this.sql.count(runner, this.sql.needsWork(mode, cipher.indexKeys!.activeKeyId));
+      r.remaining = Math.max(left - (dryRun ? r.rewritten : 0), 0);
+    }
     r.status = stopped ? 'stopped' : r.failed > 0 ? 'failed' : r.remaining > 0 ? 'incomplete' : 'complete';
+    if (!census) return;
     const where = `${r.entity}.${r.column}`;
     const emptied = emptiedWarning(census);
     if (emptied) this.warnings.push(emptied);
@@ -183,27 +195,63 @@ export class ColumnWalk {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
         if (!this.conflictKeys.has(primaryKey)) tally.examined++;
-        const outcome = this.process(row.value, primaryKey);
+        const outcome = this.sql.target === 'index' ? this.processIndex(row.value, row.index, primaryKey) : this.process(row.value, primaryKey);
         if (outcome instanceof SealedError) {
           this.fail(tally, primaryKey, outcome);
           if (tally.stop) break;
           continue;
         }
-        if (outcome.next === undefined) continue;
-        if (writes) pending.push({ key: row.key, previous: row.value, next: outcome.next });
-        else tally.rewritten++;
+        if (outcome.next !== undefined) pending.push({ key: row.key, previous: row.value, next: outcome.next });
       }
-      if (writes) {
-        tally.pending = pending.length;
-        tally.rewritten = await this.sql.swapMany(runner, pending);
-        if (tally.rewritten < pending.length) await this.classifyMisses(runner, condition, window, lock, pending, tally);
-        await runner.commitTransaction();
+      const swaps = await this.withoutDuplicates(runner, pending, tally);
+      if (!writes) {
+        tally.rewritten = swaps.length;
+        return tally;
       }
+      tally.pending = swaps.length;
+      tally.rewritten = await this.sql.swapMany(runner, swaps);
+      if (tally.rewritten < swaps.length) await this.classifyMisses(runner, condition, window, lock, swaps, tally);
+      await runner.commitTransaction();
       return tally;
     } catch (e) {
       if (writes && runner.isTransactionActive) await runner.rollbackTransaction();
       throw e;
     }
+  }
+
+  /**
+   * For a unique blind index: the swaps whose index value no other row holds (in the database, or
+   * earlier in the batch); each other one is a failure (`SEALED_DUPLICATE`, naming the row holding
+   * it) and is not written, since the database would refuse the whole statement. Rows written
+   * before the index existed, or during an index key change, can hold equal values.
+   */
+  private async withoutDuplicates(runner: QueryRunner, pending: Swap[], tally: BatchTally): Promise<Swap[]> {
+    if (this.sql.target !== 'index' || !this.sql.sc.index!.unique || pending.length === 0 || tally.stop) return pending;
+    const holders = await this.sql.indexHolders(
+      runner,
+      pending.map((swap) => swap.next as string),
+    );
+    const out: Swap[] = [];
+    for (const swap of pending) {
+      const primaryKey = this.sql.describeKey(swap.key);
+      const holder = holders.get(swap.next as string);
+      if (holder === undefined || holder === primaryKey) {
+        holders.set(swap.next as string, primaryKey);
+        out.push(swap);
+        continue;
+      }
+      this.fail(
+        tally,
+        primaryKey,
+        new SealedError(
+          'SEALED_DUPLICATE',
+          `another row (${holder}) holds the same value under the unique blind index, so the database would refuse it: resolve the duplicate, then run reindex again`,
+          { entity: this.sql.sc.entity, column: this.sql.sc.path, primaryKey },
+        ),
+      );
+      if (tally.stop) break;
+    }
+    return out;
   }
 
   /**
@@ -283,6 +331,46 @@ export class ColumnWalk {
     }
   }
 
+  /**
+   * For an index walk: the index value to write for a stored value (reindex), or the check that the
+   * stored index value matches it under the index key it names (verify); the SealedError otherwise.
+   * A legacy plaintext value is read as the column's type, as lookups before encryptExisting need.
+   */
+  private processIndex(stored: unknown, index: unknown, primaryKey: string): Outcome | SealedError {
+    const { mode, cipher } = this.settings;
+    const sc = this.sql.sc;
+    const ctx = { primaryKey: () => primaryKey };
+    try {
+      const value = cipher.isEnvelope(stored) ? cipher.open(sc, stored, ctx) : cipher.readLegacy(sc, stored, ctx);
+      if (mode !== 'verify') return { next: cipher.index(sc, value, ctx) };
+      if (index === null || index === undefined) return {}; // missing: counted by the census, filled by reindex
+      const keyId = cipher.indexKeyIdOf(index);
+      const where = { entity: sc.entity, column: sc.path, primaryKey };
+      if (keyId === undefined)
+        return new SealedError(
+          'SEALED_MALFORMED',
+          'the blind index column holds something that is not an index value: run reindex after setting it to NULL',
+          where,
+        );
+      if (!cipher.indexKeys!.has(keyId))
+        return new SealedError('SEALED_WRONG_KEY', 'the index value was computed under an index key the index key ring lacks: run reindex', {
+          ...where,
+          keyId,
+        });
+      if (cipher.index(sc, value, ctx, keyId) !== index) {
+        return new SealedError(
+          'SEALED_INDEX_MISMATCH',
+          'the index value does not match the value (written by something other than the subscriber, copied from another row, or computed with another normalisation): set it to NULL and run reindex',
+          { ...where, keyId },
+        );
+      }
+      return {};
+    } catch (e) {
+      if (e instanceof SealedError) return e;
+      throw e;
+    }
+  }
+
   /** The new value for a stored one, or the SealedError that stops it from being processed. */
   private process(stored: unknown, primaryKey: string): Outcome | SealedError {
     const { mode, cipher } = this.settings;
@@ -306,8 +394,8 @@ export class ColumnWalk {
         case 'encryptExisting':
           return { next: cipher.seal(sc, cipher.readLegacy(sc, stored, ctx), ctx) };
         case 'verify':
+        case 'reindex': // an index walk's; see processIndex
           if (cipher.isEnvelope(stored)) cipher.open(sc, stored, ctx); // plaintext is counted by the census
-
           return {};
       }
     } catch (e) {

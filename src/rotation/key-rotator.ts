@@ -5,11 +5,11 @@ import { dataSourceOf } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
-import { censusOf, emptiedWarning } from './column-census';
+import { censusOf, emptiedWarning, indexCensusOf, indexWarning } from './column-census';
 import { columnTypesOf, holdsEnvelopes } from './column-type';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
-import type { CensusReport, ColumnCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
+import type { CensusReport, ColumnCensus, IndexCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
 import { retrying } from './dialect';
 import { ColumnSql } from './sql';
 
@@ -73,7 +73,7 @@ export class KeyRotator {
     readonly dataSource: DataSource,
     private readonly options: KeyRotatorOptions = {},
   ) {
-    this.cipher = ownCipher(options) ?? fieldCipherOf(dataSource, isForMigration(options));
+    this.cipher = ownCipher(dataSource, options) ?? fieldCipherOf(dataSource, isForMigration(options));
     this.batchSize = positiveInteger(options.batchSize, 500, 'batchSize');
     this.maxFailures = positiveInteger(options.maxFailures, 1000, 'maxFailures');
   }
@@ -101,9 +101,24 @@ export class KeyRotator {
     return this.walk('rotate');
   }
 
-  /** Seals every legacy plaintext value (read as the column's type) under the active key. */
+  /**
+   * Seals every legacy plaintext value (read as the column's type) under the active key, then fills
+   * the blind indexes like {@link KeyRotator.reindex}.
+   */
   encryptExisting(): Promise<RotationReport> {
     return this.walk('encryptExisting');
+  }
+
+  /**
+   * Fills every blind index: computes the index value of each row whose index is missing (rows
+   * written before the index was declared) or under an older index key (after a new index key was
+   * made active), from its decrypted value, and writes it with a compare-and-swap on the value, so
+   * a concurrent application write (which writes both) wins. Lookups keep finding every row
+   * meanwhile: they match each key of the index key ring. Needs the index keys (the subscriber's
+   * `indexKeys`, or `options.indexKeys`).
+   */
+  reindex(): Promise<RotationReport> {
+    return this.walk('reindex');
   }
 
   /**
@@ -117,7 +132,7 @@ export class KeyRotator {
     return this.walk('decryptAll');
   }
 
-  /** Opens every value and reports failures and plaintext; writes nothing. */
+  /** Opens every value and reports failures and plaintext, and checks every blind index value matches its value; writes nothing. */
   verify(): Promise<RotationReport> {
     return this.walk('verify');
   }
@@ -132,21 +147,45 @@ export class KeyRotator {
     return this.withRunner(async (runner) => {
       const columns: ColumnCensus[] = [];
       const warnings: string[] = [];
-      for (const sql of await this.columns(runner, { textOnly: false })) {
+      const indexes: IndexCensus[] = [];
+      const all = await this.columns(runner, { textOnly: false });
+      for (const sql of all) {
         const { empty: _empty, ...census } = await censusOf(runner, sql, this.cipher.keys);
         columns.push(census);
         const emptied = emptiedWarning({ ...census, empty: _empty });
         if (emptied) warnings.push(emptied);
       }
-      return { activeKeyId: this.cipher.keys.activeKeyId, columns, warnings };
+      for (const sql of await this.indexColumns(runner, all)) {
+        const index = await indexCensusOf(runner, sql);
+        indexes.push(index);
+        const warning = indexWarning(index, this.cipher.indexKeys);
+        if (warning) warnings.push(warning);
+      }
+      const indexKeyId = this.cipher.indexKeys?.activeKeyId;
+      return { activeKeyId: this.cipher.keys.activeKeyId, ...(indexKeyId ? { activeIndexKeyId: indexKeyId } : {}), columns, indexes, warnings };
     });
   }
 
   private async walk(mode: RotationMode): Promise<RotationReport> {
     const started = Date.now();
     return this.withRunner(async (runner) => {
-      const columns = await this.columns(runner, { textOnly: true });
-      if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner, columns);
+      const values = await this.columns(runner, { textOnly: true });
+      if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner, values);
+      const indexes = mode === 'reindex' || mode === 'encryptExisting' || mode === 'verify' ? await this.indexColumns(runner, values) : [];
+      if (indexes.length > 0 && !this.cipher.indexKeys) {
+        throw new SealedError(
+          'SEALED_CONFIG',
+          'the entities have blind indexes but the rotator has no index keys: register the sealedSubscriber with indexKeys, or pass { keys, indexKeys }; nothing was read or written',
+          { entity: indexes[0]!.sc.entity, column: indexes[0]!.sc.path },
+        );
+      }
+      if (mode === 'reindex' && indexes.length === 0) {
+        throw new SealedError(
+          'SEALED_CONFIG',
+          `${this.options.entities ? 'the entities given have' : "this DataSource's entities have"} no blind index (@Encrypted({ index }))`,
+        );
+      }
+      const columns = mode === 'reindex' ? indexes : [...values, ...indexes];
       const failures = new FailureTally(this.maxFailures);
       const walks: ColumnWalk[] = [];
       const settings = {
@@ -178,6 +217,27 @@ export class KeyRotator {
         durationMs: Date.now() - started,
       };
     });
+  }
+
+  /**
+   * The blind index walks of the value columns that have an index; `SEALED_CONFIG` before
+   * anything is read when an index column is missing from the database (migrations not run).
+   */
+  private async indexColumns(runner: QueryRunner, values: readonly ColumnSql[]): Promise<ColumnSql[]> {
+    const out: ColumnSql[] = [];
+    for (const sql of values) {
+      if (!sql.sc.index) continue;
+      const name = sql.sc.index.column.databaseName;
+      if (!(await retrying(sql.dialect, () => runner.hasColumn(sql.metadata.tablePath, name)))) {
+        throw new SealedError(
+          'SEALED_CONFIG',
+          `the database has no blind index column ${name} in table ${sql.metadata.tablePath}: generate and run the migration that adds it first`,
+          { entity: sql.sc.entity, column: sql.sc.path },
+        );
+      }
+      out.push(new ColumnSql(this.dataSource, sql.metadata, sql.sc, 'index'));
+    }
+    return out;
   }
 
   /** Fail closed before writing: every key id in the data must be in the ring. */
@@ -278,14 +338,24 @@ function isForMigration(options: KeyRotatorOptions): boolean {
   return (options as { [FOR_MIGRATION]?: boolean })[FOR_MIGRATION] === true;
 }
 
-/** The rotator's own cipher when it was given keys (or index keys); undefined to use the subscriber's. */
-function ownCipher(options: KeyRotatorOptions): FieldCipher | undefined {
+/**
+ * The rotator's own cipher when it was given keys: with `options.indexKeys`, else the index keys of
+ * the DataSource's subscriber if it has one. Undefined to use the subscriber's cipher.
+ */
+function ownCipher(dataSource: DataSource, options: KeyRotatorOptions): FieldCipher | undefined {
   if (options.keys === undefined && options.indexKeys === undefined) return undefined;
-  if (options.keys === undefined)
-    throw new SealedError('SEALED_CONFIG', "KeyRotator: indexKeys needs keys too (give both, or neither to use the subscriber's)");
-  const keys = requireKeyRing(options.keys, 'KeyRotator');
-  const indexKeys = options.indexKeys === undefined ? undefined : separateIndexKeys(keys, requireKeyRing(options.indexKeys, 'KeyRotator indexKeys'));
-  return new FieldCipher(keys, indexKeys ? { indexKeys } : {});
+  const subscriber = () => {
+    try {
+      return fieldCipherOf(dataSource, isForMigration(options));
+    } catch {
+      return undefined;
+    }
+  };
+  const keys = options.keys === undefined ? subscriber()?.keys : requireKeyRing(options.keys, 'KeyRotator');
+  if (keys === undefined)
+    throw new SealedError('SEALED_CONFIG', 'KeyRotator: indexKeys without keys needs a sealedSubscriber on the DataSource; pass { keys } too');
+  const indexKeys = options.indexKeys === undefined ? subscriber()?.indexKeys : requireKeyRing(options.indexKeys, 'KeyRotator indexKeys');
+  return new FieldCipher(keys, indexKeys ? { indexKeys: separateIndexKeys(keys, indexKeys) } : {});
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {

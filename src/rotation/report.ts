@@ -1,7 +1,7 @@
 import type { SealedErrorCode } from '../errors';
 
 /** What a {@link KeyRotator} walk does to each value. */
-export type RotationMode = 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify';
+export type RotationMode = 'rotate' | 'encryptExisting' | 'decryptAll' | 'verify' | 'reindex';
 
 /**
  * `complete`: the mode's goal is reached (see {@link ColumnReport.remaining}) and nothing failed.
@@ -45,6 +45,13 @@ export interface ColumnReport {
   /** Property path, e.g. `email` or `address.street`. */
   column: string;
   table: string;
+  /**
+   * For the walk of a blind index (reindex, and the index part of encryptExisting and verify): the
+   * index column's property path (`emailBlindIndex`). The counts are then of index values: rows
+   * with a value and a missing or outdated index (reindex), index values that do not match their
+   * value (verify); `plaintext` and `malformed` are 0 (the value column's own walk or census counts them).
+   */
+  blindIndex?: string;
   /** Rows read because the mode selects them (every non-null row for `verify`), each counted once however many passes read it. */
   examined: number;
   /** Rows written (`dryRun`: rows a real run would write). */
@@ -104,9 +111,41 @@ export interface ColumnCensus {
   unknownKeyIds: string[];
 }
 
+/**
+ * Counts for one blind index, from SQL on the index column (no value is opened): how far it is
+ * filled, under which index keys, and what it reveals. Whoever reads the table sees which rows
+ * share an index value, so `largestBucket` is how many rows an observer sees sharing the most
+ * frequent one: a share near 1 / distinct means little is revealed, a large share (a field with
+ * few possible values) reveals how often that value occurs.
+ */
+export interface IndexCensus {
+  entity: string;
+  /** The encrypted field's property path. */
+  column: string;
+  /** The index column's property path. */
+  blindIndex: string;
+  table: string;
+  /** Rows whose field is not NULL. */
+  values: number;
+  /** Of those, rows without an index value (fill them with reindex). */
+  missing: number;
+  /** Index values per index key id. */
+  byKeyId: Record<string, number>;
+  /** Distinct index values (during an index key change, a value counts once per key). */
+  distinct: number;
+  /** Rows sharing the most frequent index value. */
+  largestBucket: number;
+  /** `largestBucket` / rows with an index value (0 when there are none). */
+  largestBucketShare: number;
+}
+
 export interface CensusReport {
   activeKeyId: string;
   columns: ColumnCensus[];
+  /** One entry per blind index. */
+  indexes: IndexCensus[];
+  /** Id of the active index key, when the rotator has index keys. */
+  activeIndexKeyId?: string;
   /** Columns that look emptied (every row NULL or empty), e.g. by a schema change that dropped and re-added them. */
   warnings: string[];
 }

@@ -29,6 +29,13 @@ export const MAX_SWAP_BYTES = 4 * 1024 * 1024;
 /** Limits of one compare-and-swap statement. Internal: tests lower `maxBytes` to split small batches. */
 export const swapLimits = { maxBytes: MAX_SWAP_BYTES };
 
+/** A row of a batch: its primary key, the encrypted value, and (index walks) its index value. */
+export interface BatchRow {
+  key: unknown[];
+  value: unknown;
+  index?: unknown;
+}
+
 /** A range of primary keys: after `after` (exclusive) up to `upTo` (inclusive); open where undefined. */
 export interface KeyWindow {
   after: unknown[] | undefined;
@@ -52,7 +59,10 @@ export interface HeaderCounts {
  */
 export class ColumnSql {
   readonly table: string;
+  /** The encrypted column (quoted): read, and compared by the compare-and-swap. */
   readonly column: string;
+  /** The column the walk writes (quoted): the encrypted column, or its blind index column. */
+  readonly written: string;
   private readonly keys: string[];
   readonly dialect: Dialect;
   /** Bytes of parameters one compare-and-swap statement carries here; read at the first write. */
@@ -62,16 +72,23 @@ export class ColumnSql {
     private readonly dataSource: DataSource,
     readonly metadata: EntityMetadata,
     readonly sc: SealedColumn,
+    /** `index`: the walk writes the field's blind index, computed from the value it reads. */
+    readonly target: 'value' | 'index' = 'value',
   ) {
     const q = (name: string) => dataSource.driver.escape(name);
     this.table = metadata.tablePath.split('.').map(q).join('.');
     this.column = q(sc.column.databaseName);
+    this.written = target === 'index' ? q(sc.index!.column.databaseName) : this.column;
     this.keys = metadata.primaryColumns.map((c) => q(c.databaseName));
     this.dialect = dialectOf(dataSource);
   }
 
-  /** The condition selecting the rows a mode must touch, from the envelope prefix. */
+  /**
+   * The condition selecting the rows a mode must touch, from the envelope prefix; for an index
+   * walk, from the index value's key id prefix (`activeKeyId` is then the active index key's).
+   */
   needsWork(mode: RotationMode, activeKeyId: string): string {
+    if (this.target === 'index') return mode === 'verify' ? '1 = 1' : `(${this.written} IS NULL OR NOT ${this.startsWith(`${activeKeyId}:`, this.written)})`;
     switch (mode) {
       case 'rotate':
         return `${this.startsWith(ENVELOPE_PREFIX)} AND NOT ${this.startsWith(envelopeHeader(activeKeyId))}`;
@@ -80,6 +97,7 @@ export class ColumnSql {
       case 'decryptAll':
         return this.startsWith(ENVELOPE_PREFIX);
       case 'verify':
+      case 'reindex':
         return '1 = 1';
     }
   }
@@ -88,8 +106,8 @@ export class ColumnSql {
    * `col` starts with `literal`, exactly: LIKE ignores case on MySQL/MariaDB (default collations)
    * and SQLite, which would take plaintext such as 'Sealed: yes' for an envelope.
    */
-  private startsWith(literal: string): string {
-    return `(SUBSTR(${this.dialect.asText(this.column)}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
+  private startsWith(literal: string, column = this.column): string {
+    return `(SUBSTR(${this.dialect.asText(column)}, 1, ${literal.length}) = ${this.dialect.binary}'${literal}')`;
   }
 
   /** `SELECT COUNT(*)` of the non-null rows matching `condition`. */
@@ -125,9 +143,9 @@ export class ColumnSql {
    * The rows of a key window that match `condition`, in key order. `lock`: `skip` takes row locks
    * and skips rows another process holds, `wait` waits for them, `none` reads only.
    */
-  async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<{ key: unknown[]; value: unknown }[]> {
+  async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<BatchRow[]> {
     const rows: ObjectLiteral[] = await runner.query(...this.batchSql(condition, window, lock));
-    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v }));
+    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v, index: row.i }));
   }
 
   /** The batch SELECT and its parameters. */
@@ -136,7 +154,7 @@ export class ColumnSql {
     const after = window.after ? ` AND ${this.keyBound('>', 'c', window.after)}` : '';
     const upTo = window.upTo ? ` AND ${this.keyBound('<=', 'e', window.upTo)}` : '';
     return this.escape(
-      `SELECT ${keys}, ${this.column} AS v FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after}${upTo} ` +
+      `SELECT ${keys}, ${this.column} AS v${this.target === 'index' ? `, ${this.written} AS i` : ''} FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after}${upTo} ` +
         `ORDER BY ${this.keys.join(', ')}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
       { ...this.keyParams('c', window.after), ...this.keyParams('e', window.upTo) },
     );
@@ -231,13 +249,13 @@ export class ColumnSql {
     switch (join) {
       case 'values':
         sql =
-          `UPDATE ${this.table} AS t SET ${this.column} = v.n FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v(${names.join(', ')}) ` +
+          `UPDATE ${this.table} AS t SET ${this.written} = v.n FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v(${names.join(', ')}) ` +
           `WHERE ${on((i) => `v.k${i}`)} AND t.${this.column} = v.p`;
         break;
       case 'numbered-values': {
         const col = (i: number) => `v.column${i + 1}`;
         sql =
-          `UPDATE ${this.table} AS t SET ${this.column} = ${col(this.keys.length + 1)} FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v ` +
+          `UPDATE ${this.table} AS t SET ${this.written} = ${col(this.keys.length + 1)} FROM (VALUES ${tuples.map((t) => `(${t.join(', ')})`).join(', ')}) AS v ` +
           `WHERE ${on(col)} AND t.${this.column} = ${col(this.keys.length)}`;
         break;
       }
@@ -247,13 +265,13 @@ export class ColumnSql {
         // changed-rows count is the number written.
         const single = this.keys.length === 1;
         const keyOf = (t: string[]) => t.slice(0, this.keys.length);
-        const swap = (t: string[]) => `IF(${this.column} = ${this.dialect.binary}${t.at(-2)!}, ${t.at(-1)!}, ${this.column})`;
+        const swap = (t: string[]) => `IF(${this.column} = ${this.dialect.binary}${t.at(-2)!}, ${t.at(-1)!}, ${this.written})`;
         const branches = tuples.map((t) =>
           single ? `WHEN ${t[0]!} THEN ${swap(t)}` : `WHEN ${this.keys.map((k, i) => `${k} = ${t[i]!}`).join(' AND ')} THEN ${swap(t)}`,
         );
         const keyList = tuples.map((t) => (single ? t[0]! : `(${keyOf(t).join(', ')})`)).join(', ');
         sql =
-          `UPDATE ${this.table} SET ${this.column} = CASE ${single ? `${this.keys[0]!} ` : ''}${branches.join(' ')} ELSE ${this.column} END ` +
+          `UPDATE ${this.table} SET ${this.written} = CASE ${single ? `${this.keys[0]!} ` : ''}${branches.join(' ')} ELSE ${this.written} END ` +
           `WHERE ${single ? this.keys[0]! : `(${this.keys.join(', ')})`} IN (${keyList})`;
         break;
       }
@@ -282,6 +300,48 @@ export class ColumnSql {
       `SELECT CASE WHEN ${this.column} IS NULL THEN 'null' WHEN LENGTH(${text}) = 0 THEN 'empty' WHEN ${this.startsWith(ENVELOPE_PREFIX)} ` +
       `THEN SUBSTR(${text}, 1, ${HEADER_LENGTH}) ELSE 'plaintext' END AS bucket, COUNT(*) AS n FROM ${this.table} GROUP BY 1 ${INTERNAL_QUERY_MARKER}`
     );
+  }
+
+  /** For an index walk: the rows (described keys) holding any of `values` in the index column, by value. */
+  async indexHolders(runner: QueryRunner, values: readonly string[]): Promise<Map<string, string>> {
+    const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
+    const params = Object.fromEntries(values.map((v, i) => [`x${i}`, v]));
+    const rows: ObjectLiteral[] = await runner.query(
+      ...this.escape(
+        `SELECT ${keys}, ${this.written} AS i FROM ${this.table} WHERE ${this.written} IN (${values.map((_, i) => `:x${i}`).join(', ')}) ${INTERNAL_QUERY_MARKER}`,
+        params,
+      ),
+    );
+    return new Map(rows.map((row) => [String(row.i), this.describeKey(this.keys.map((_, i) => row[`k${i}`]))]));
+  }
+
+  /**
+   * Counts of a blind index (`target` index): rows with a value, those without an index value,
+   * index values per key id, distinct index values and the largest bucket.
+   */
+  async indexCounts(
+    runner: QueryRunner,
+  ): Promise<{ values: number; missing: number; byKeyId: Record<string, number>; distinct: number; largestBucket: number }> {
+    const [totals] = await this.read<ObjectLiteral[]>(
+      runner,
+      `SELECT COUNT(${this.column}) AS n, SUM(CASE WHEN ${this.column} IS NOT NULL AND ${this.written} IS NULL THEN 1 ELSE 0 END) AS missing, ` +
+        `COUNT(DISTINCT ${this.written}) AS d FROM ${this.table} ${INTERNAL_QUERY_MARKER}`,
+    );
+    const [largest] = await this.read<ObjectLiteral[]>(
+      runner,
+      `SELECT MAX(c) AS m FROM (SELECT COUNT(*) AS c FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY ${this.written}) g ${INTERNAL_QUERY_MARKER}`,
+    );
+    const perKey = await this.read<{ k: string; n: unknown }[]>(
+      runner,
+      `SELECT SUBSTR(${this.written}, 1, 8) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+    );
+    return {
+      values: Number(totals!.n),
+      missing: Number(totals!.missing ?? 0),
+      byKeyId: Object.fromEntries(perKey.map(({ k, n }) => [k, Number(n)])),
+      distinct: Number(totals!.d),
+      largestBucket: Number(largest?.m ?? 0),
+    };
   }
 
   /** A read outside the batches, retried while the database is busy (SQLite beside a writer). */

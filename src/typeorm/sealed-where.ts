@@ -54,8 +54,15 @@ function translateLevel(
   for (const [key, value] of Object.entries(level)) {
     const sc = plan.find((c) => c.column.embeddedMetadata === embedded && c.column.propertyName === key);
     const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
+    const relation = embedded ? undefined : metadata.relations.find((r) => r.propertyName === key);
     if (inner && typeof value === 'object' && value !== null && !isFindOperator(value)) {
       out[key] = translateLevel(cipher, metadata, inner, value as ObjectLiteral, checks);
+    } else if (relation && searchesSealed(relation.inverseEntityMetadata, value)) {
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_QUERY',
+        `searching an encrypted field of the related ${relation.inverseEntityMetadata.name} is not supported: find it with sealedRepository on its own repository, then search this one by its key`,
+        { entity: metadata.name, column: key },
+      );
     } else if (!sc || value === undefined || value === null || (isFindOperator(value) && value.type === 'isNull')) {
       out[key] = value;
     } else {
@@ -73,6 +80,13 @@ function translateLevel(
     }
   }
   return out;
+}
+
+/** Whether a relation's where (one level) compares an encrypted field of the related entity with a value. */
+function searchesSealed(related: EntityMetadata, where: unknown): boolean {
+  if (typeof where !== 'object' || where === null || isFindOperator(where)) return false;
+  const sealed = sealedColumnsOf(related).filter((sc) => !sc.column.embeddedMetadata);
+  return Object.entries(where).some(([key, value]) => value !== undefined && value !== null && sealed.some((sc) => sc.column.propertyName === key));
 }
 
 /** The plaintext values an equality condition on an encrypted field names. */

@@ -83,9 +83,12 @@ export class WhereGuard {
         const table = qualifier === undefined ? soleTable : aliases.get(qualifier);
         const sealed = table === undefined ? undefined : this.tables.get(table)?.get(group(m, 'c')!);
         if (sealed === undefined) continue;
-        const way = sealed.indexed
-          ? `Search it through its blind index: sealedRepository(repository).findOneBy({ ${sealed.column.split('.')[0]!}: ... }), or sealedWhere(...) in a QueryBuilder`
-          : 'Give it a blind index to search it (@Encrypted({ index: true })), or load the rows and filter in code';
+        const search = `sealedRepository(repository).findOneBy({ ${sealed.column.split('.')[0]!}: ... })`;
+        const way = !sealed.indexed
+          ? 'Give it a blind index to search it (@Encrypted({ index: true })), or load the rows and filter in code'
+          : statement === 'UPDATE' || statement === 'DELETE'
+            ? `Find the rows through its blind index first (${search}), then ${statement.toLowerCase()} them by primary key`
+            : `Search it through its blind index: ${search}, or sealedWhere(...) in a QueryBuilder`;
         throw new SealedError(
           'SEALED_UNSUPPORTED_QUERY',
           `a "${m.groups!.op!.replace(/\s+/g, ' ').toUpperCase()}" condition on an encrypted column can never match: values are sealed with random nonces. ` +

@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { generateKey, KeyRing, keyIdOf, sealedSubscriber } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects, WORKER_DATABASE } from '../integration/support/dialects';
 import { sealFor } from '../integration/support/seal-for';
-import { Account, Tag } from './fixtures/entities';
+import { Account, Member, Tag } from './fixtures/entities';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -131,7 +131,7 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
 
   it('verify exits 1 naming the row that fails; rotate refuses (exit 3) keys the ring lacks', async () => {
     const [first] = (await rawColumn(ds, 'cli_account', 'email', { column: 'login', value: 'a0' })) as string[];
-    await rawUpdate(ds, 'cli_account', 'email', first!.slice(0, -4), { column: 'login', value: 'a0' });
+    await rawUpdate(ds, 'cli_account', 'email', first!.slice(0, first!.length - 4 - ((first!.length - 20) % 4)), { column: 'login', value: 'a0' });
     const verify = await run('verify', '--continue-on-error');
     expect(verify.code).toBe(1);
     expect(verify.stdout).toMatch(/Account\.email SEALED_TAMPERED: 1 row: authentication failed[^\n]*\n {4}id=1\n/);
@@ -302,6 +302,68 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(await underNew()).toBe(many);
     expect(await emails()).toEqual(Array.from({ length: many }, (_, i) => `k${i}@example.com`));
   }, 60_000);
+});
+
+describe.each(testDialects())('typeorm-sealed and blind indexes on %s', (dialect) => {
+  let dir: string;
+  let ds: DataSource;
+  let env: NodeJS.ProcessEnv;
+  const indexKey = generateKey();
+  const indexRing = new KeyRing({ active: indexKey });
+  const rows = 20;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sealed-cli-index-'));
+    ds = await openDataSource(dialect, [Account, Tag, Member], [sealedSubscriber({ keys: ring, indexKeys: indexRing })], join(dir, 'db.sqlite'));
+    env = {
+      CLI_DIALECT: dialect,
+      CLI_SQLITE_FILE: join(dir, 'db.sqlite'),
+      CLI_DATABASE: WORKER_DATABASE,
+      TYPEORM_SEALED_KEYS: `${newKey},${oldKey}`,
+      TYPEORM_SEALED_INDEX_KEYS: indexKey,
+    };
+    await ds.getRepository(Member).save(Array.from({ length: rows }, (_, i) => ({ email: `m${i}@example.com` })));
+    // written before the index existed
+    await ds.query(`UPDATE ${ds.driver.escape('cli_member')} SET ${ds.driver.escape('emailBlindIndex')} = NULL`);
+  });
+  afterEach(async () => {
+    await ds?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (...args: string[]) => cli([...args, '-d', FIXTURE], env);
+
+  it('census shows what each index holds and reveals; reindex fills it; verify checks it', async () => {
+    const before = await run('census');
+    expect(before.code).toBe(1); // index values missing
+    expect(before.stdout).toMatch(new RegExp(`Member\\.email\\s+${rows}\\s+${rows}\\s+0\\s+0\\s+0 \\(0\\.0%\\)`));
+    expect(before.stdout).toContain(`* active index key ${indexRing.activeKeyId}`);
+    expect(before.stdout).toContain(`Member.email (index emailBlindIndex): ${rows} rows have a value but no index value`);
+
+    const reindex = await run('reindex', '--batch-size', '6');
+    expect(reindex.code).toBe(0);
+    expect(reindex.stdout).toMatch(new RegExp(`Member\\.email \\(blind index\\)\\s+${rows}\\s+${rows}\\s+0\\s+0\\s+0\\s+complete`));
+    const census = JSON.parse((await run('census', '--json')).stdout);
+    expect(census.indexes).toEqual([
+      expect.objectContaining({ entity: 'Member', column: 'email', values: rows, missing: 0, distinct: rows, largestBucket: 1 }),
+    ]);
+    expect((await run('census')).code).toBe(0);
+    expect((await run('verify')).code).toBe(0);
+
+    const [id] = (await ds.getRepository(Member).find({ order: { id: 'ASC' } })).map((m) => m.id);
+    await rawUpdate(ds, 'cli_member', 'emailBlindIndex', `${indexRing.activeKeyId}:${'0'.repeat(32)}`, { column: 'id', value: id });
+    const verify = await run('verify', '--continue-on-error');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`Member.email SEALED_INDEX_MISMATCH: 1 row:`);
+    expect(verify.stdout).toContain(`  id=${id}`);
+  });
+
+  it('reindex exits 3 when no entity has a blind index, before writing anything', async () => {
+    const { TYPEORM_SEALED_INDEX_KEYS: _unused, ...withoutIndexKeys } = env;
+    const result = await cli(['reindex', '-d', FIXTURE], withoutIndexKeys);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('no blind index');
+  });
 });
 
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {

@@ -33,8 +33,7 @@ describe.each(testDialects())('blind indexes on %s', (dialect) => {
   });
   afterAll(() => ds?.destroy());
   beforeEach(async () => {
-    await plain.clear();
-    await ds.getRepository(Tagged).clear();
+    for (const entity of [Tagged, Account]) await ds.createQueryBuilder().delete().from(entity).execute();
   });
 
   const storedIndex = async (login: string, column = 'emailBlindIndex') =>
@@ -80,6 +79,19 @@ describe.each(testDialects())('blind indexes on %s', (dialect) => {
 
   it('refuses a plain where on an indexed field, naming the way to search it', async () => {
     await expect(plain.findOneBy({ email: 'alice@example.com' })).rejects.toThrow(/sealedRepository\(repository\)\.findOneBy\(\{ email: \.\.\. \}\)/);
+    await expect(plain.update({ email: 'alice@example.com' }, { login: 'x' })).rejects.toThrow(
+      /Find the rows through its blind index first .*, then update them by primary key/,
+    );
+    await expect(plain.delete({ email: 'alice@example.com' })).rejects.toThrow(/then delete them by primary key/);
+  });
+
+  it('refuses a search of an encrypted field through a relation, naming the way', async () => {
+    const tagged = sealedRepository(ds.getRepository(Tagged));
+    await expect(tagged.findBy({ owner: { email: 'alice@example.com' } })).rejects.toMatchObject({
+      code: 'SEALED_UNSUPPORTED_QUERY',
+      message: expect.stringContaining('searching an encrypted field of the related Account is not supported'),
+    });
+    await expect(tagged.findBy({ owner: { login: 'alice' } })).resolves.toEqual([]);
   });
 
   it('keeps IsNull() and other conditions, and searches OR branches exactly', async () => {

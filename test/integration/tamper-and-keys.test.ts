@@ -60,7 +60,8 @@ describe.each(testDialects())('tampering, keys and plaintext on %s', (dialect) =
   it('a truncated value fails as SEALED_TAMPERED, or SEALED_MALFORMED when too short to be one', async () => {
     const id = await fresh('truncate');
     const [envelope] = (await rawColumn(ds, 'sealed_user', 'email', byLogin('truncate'))) as string[];
-    await rawUpdate(ds, 'sealed_user', 'email', envelope!.slice(0, -4), byLogin('truncate'));
+    // cut to a whole number of base64 groups, so that the body stays canonical base64url
+    await rawUpdate(ds, 'sealed_user', 'email', envelope!.slice(0, envelope!.length - 4 - ((envelope!.length - 20) % 4)), byLogin('truncate'));
     expect(await loadError(id)).toMatchObject({ code: 'SEALED_TAMPERED', column: 'email' });
     await rawUpdate(ds, 'sealed_user', 'email', envelope!.slice(0, 40), byLogin('truncate'));
     expect(await loadError(id)).toMatchObject({ code: 'SEALED_MALFORMED', column: 'email' });

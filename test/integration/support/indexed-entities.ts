@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { Encrypted } from 'typeorm-sealed';
 
 export class Contact {
@@ -31,6 +31,8 @@ export class Tagged {
   @Encrypted({ index: { bits: 8 } }) tag!: string;
 
   @Column({ type: 'int', default: 0 }) rank!: number;
+
+  @ManyToOne(() => Account, { nullable: true, onDelete: 'SET NULL' }) owner?: Account | null;
 }
 
 export const INDEXED_ENTITIES = [Account, Tagged];

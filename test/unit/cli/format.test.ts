@@ -54,7 +54,7 @@ describe('CLI output', () => {
     const json = toJson(report());
     expect(json).not.toMatch(UNSAFE);
     expect(JSON.parse(json).failures[0].primaryKey).toBe(HOSTILE_KEY);
-    const census = formatCensus({ activeKeyId: 'abcdef01', columns: [], warnings: [HOSTILE_KEY] });
+    const census = formatCensus({ activeKeyId: 'abcdef01', columns: [], indexes: [], warnings: [HOSTILE_KEY] });
     expect(census).not.toMatch(UNSAFE);
   });
 
