@@ -1,5 +1,8 @@
-import { Equal, In, IsNull, type DataSource, type Logger, type Repository } from 'typeorm';
-import { generateKey, KeyRing, sealedMatches, sealedRepository, sealedSubscriber, sealedWhere, SealedError } from 'typeorm-sealed';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Entity, Equal, In, IsNull, PrimaryGeneratedColumn, type DataSource, type Logger, type Repository } from 'typeorm';
+import { Encrypted, generateKey, KeyRing, sealedMatches, sealedRepository, sealedSubscriber, sealedWhere, SealedError } from 'typeorm-sealed';
 import { openDataSource, rawColumn, rawUpdate, testDialects } from './support/dialects';
 import { Account, INDEXED_ENTITIES, Tagged } from './support/indexed-entities';
 
@@ -273,5 +276,40 @@ describe('blind index configuration', () => {
             .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SEALED_CONFIG', message: expect.stringContaining('indexKeys') });
     if (!(ds instanceof Error)) await (ds as DataSource).destroy();
+  });
+});
+
+describe.each(testDialects())('blind index migrations on %s', (dialect) => {
+  @Entity('sealed_adopting')
+  class Before {
+    @PrimaryGeneratedColumn() id!: number;
+    @Encrypted() email!: string;
+  }
+  @Entity('sealed_adopting')
+  class After {
+    @PrimaryGeneratedColumn() id!: number;
+    @Encrypted({ index: { unique: true } }) email!: string;
+  }
+
+  it('generates the index column and its unique index when a field gains an index', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealed-bidx-mig-'));
+    const file = join(dir, 'db.sqlite');
+    const subscribers = [sealedSubscriber({ keys, indexKeys })];
+    try {
+      await (await openDataSource(dialect, [Before], subscribers, file)).destroy();
+      const ds = await openDataSource(dialect, [After], subscribers, file, { synchronize: false, dropSchema: false });
+      try {
+        const sql = (await ds.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query).join('\n');
+        const quoted = ds.driver.escape('emailBlindIndex');
+        expect(sql).toContain(quoted);
+        expect(sql).toMatch(new RegExp(`(CREATE|ADD) UNIQUE INDEX[^\\n]*\\(${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+        await ds.synchronize();
+        expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+      } finally {
+        await ds.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
