@@ -40,7 +40,7 @@ export function sealedRepository<T extends ObjectLiteral>(repository: Repository
     return found;
   };
   const count = (options: FindManyOptions<T> = {}) => search.count(options);
-  const exists = async (options: FindManyOptions<T> = {}) => (await findOne(options as FindOneOptions<T>)) !== null;
+  const exists = (options: FindManyOptions<T> = {}) => search.exists(options);
   const methods: Record<string, unknown> = {
     find,
     findBy: (where: Where<T>) => find({ where }),
@@ -79,6 +79,11 @@ class SealedSearch<T extends ObjectLiteral> {
     const rows = await this.matching(options, branches);
     const from = options.skip ?? 0;
     return [rows.slice(from, options.take === undefined ? undefined : from + options.take), rows.length];
+  }
+
+  async exists(options: FindManyOptions<T>): Promise<boolean> {
+    const branches = this.translate(options.where);
+    return branches ? (await this.matching(options, branches)).length > 0 : this.repository.exists(options);
   }
 
   async count(options: FindManyOptions<T>): Promise<number> {

@@ -104,6 +104,10 @@ describe.each(testDialects())('blind indexes on %s', (dialect) => {
     const either = await accounts.find({ where: [{ email: 'carol@example.com' }, { login: 'bob' }], order: { login: 'DESC' } });
     expect(either.map((a) => a.login)).toEqual(['carol', 'bob']);
     expect(await accounts.count({ where: [{ email: 'carol@example.com' }, { email: 'alice@example.com' }] })).toBe(2);
+    // without an indexed field, the repository's own methods answer
+    expect(await accounts.existsBy({ login: 'bob' })).toBe(true);
+    expect(await accounts.countBy({ login: 'nobody' })).toBe(0);
+    expect((await accounts.findAndCount({ where: { login: In(['alice', 'bob']) }, order: { login: 'ASC' }, take: 1 }))[1]).toBe(2);
   });
 
   it('selects the searched field when the options select others', async () => {
