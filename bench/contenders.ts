@@ -73,13 +73,17 @@ export async function ensureDatabase(dialect: Dialect): Promise<void> {
   }
 }
 
-/** One contender's DataSource: its own table, and for `sealed` the subscriber (as an application would set it up). */
+/**
+ * One contender's DataSource: its own table, and for `sealed` the subscriber (as an application
+ * would set it up, with an index key ring of its own for blind indexes).
+ */
 export function open(dialect: Dialect, sqliteFile: string, contender: ContenderName, entity: Function, extra: Function[] = []): Promise<DataSource> {
   const keys = new KeyRing({ active: generateKey() });
+  const indexKeys = new KeyRing({ active: generateKey() });
   return new DataSource({
     ...connection(dialect, sqliteFile),
     entities: [entity, ...extra],
-    subscribers: contender === 'sealed' ? [sealedSubscriber({ keys })] : [],
+    subscribers: contender === 'sealed' ? [sealedSubscriber({ keys, indexKeys })] : [],
     synchronize: true,
   } as DataSourceOptions).initialize();
 }

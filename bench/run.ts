@@ -1,12 +1,15 @@
 // npm run bench: every scenario of BENCHMARKS.md in one run, printed as a markdown table.
 // BENCH_DIALECTS (default sqlite,postgres,mariadb), BENCH_REPS (5), BENCH_ROWS (10000),
-// BENCH_ROTATION_ROWS (100000), BENCH_ROTATION_REPS (5), BENCH_SCENARIOS (orm,crypto,rotation).
+// BENCH_ROTATION_ROWS (100000), BENCH_ROTATION_REPS (5), BENCH_LOOKUP_ROWS (100000),
+// BENCH_SCENARIOS (orm,crypto,rotation,lookup).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureDatabase, type Dialect } from './contenders';
 import { cryptoBenchmarks } from './crypto';
+import { indexCostBenchmarks, type IndexCostResult } from './index-cost';
+import { lookupBenchmarks, type LookupResult } from './lookup';
 import { ormBenchmarks, type OrmResult } from './orm';
 import { rotationBenchmarks, type RotationResult } from './rotation';
 
@@ -16,7 +19,8 @@ const reps = env('BENCH_REPS', 5);
 const rows = env('BENCH_ROWS', 10_000);
 const rotationRows = env('BENCH_ROTATION_ROWS', 100_000);
 const rotationReps = env('BENCH_ROTATION_REPS', 5);
-const scenarios = (process.env.BENCH_SCENARIOS ?? 'orm,crypto,rotation').split(',').map((s) => s.trim());
+const lookupRows = env('BENCH_LOOKUP_ROWS', 100_000);
+const scenarios = (process.env.BENCH_SCENARIOS ?? 'orm,crypto,rotation,lookup').split(',').map((s) => s.trim());
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
@@ -26,14 +30,22 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sealed-bench-'));
   console.log(`# typeorm-sealed benchmarks\n`);
   console.log(`${new Date().toISOString()}; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB`);
-  console.log(`dialects ${dialects.join(', ')}; ${reps} repetitions (medians); ${rows} rows; rotation ${rotationRows} rows x ${rotationReps}\n`);
+  console.log(
+    `dialects ${dialects.join(', ')}; ${reps} repetitions (medians); ${rows} rows; rotation ${rotationRows} rows x ${rotationReps}; lookups ${lookupRows} rows\n`,
+  );
   try {
     const orm: OrmResult[] = [];
     const rotation: RotationResult[] = [];
+    const lookup: LookupResult[] = [];
+    const indexCost: IndexCostResult[] = [];
     for (const dialect of dialects) {
       await ensureDatabase(dialect);
       if (scenarios.includes('orm')) orm.push(...(await ormBenchmarks(dialect, join(dir, `${dialect}.sqlite`), rows, reps)));
       if (scenarios.includes('rotation')) rotation.push(await rotationBenchmarks(dialect, join(dir, `${dialect}-rotation.sqlite`), rotationRows, rotationReps));
+      if (scenarios.includes('lookup')) {
+        lookup.push(await lookupBenchmarks(dialect, join(dir, `${dialect}-lookup.sqlite`), lookupRows, reps));
+        indexCost.push(...(await indexCostBenchmarks(dialect, join(dir, `${dialect}-index.sqlite`), rows, reps)));
+      }
     }
     const crypto = scenarios.includes('crypto') ? await cryptoBenchmarks(reps) : [];
 
@@ -83,9 +95,41 @@ async function main(): Promise<void> {
         `| ${r.dialect} | ${r.rows} | ${Math.round(r.rotatorRowsPerSec)} | ${Math.round(r.rawRowsPerSec)} | ${fmt((100 * r.rotatorRowsPerSec) / r.rawRowsPerSec, 0)}% | ${fmt(r.peakHeapSmallMb)} MB (${r.smallRows} rows) | ${fmt(r.peakHeapLargeMb)} MB (${r.rows} rows) |`,
       );
     }
+    if (scenarios.includes('lookup')) printBlindIndex(lookup, indexCost);
     console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The tables of the `lookup` scenario: blind index lookups, and what an index adds to a bulk insert. */
+function printBlindIndex(lookup: LookupResult[], indexCost: IndexCostResult[]): void {
+  console.log('\n## Blind index lookups (median ms per lookup; ratio in the same run)\n');
+  console.log('`findOneBy({ email })` of random existing addresses: plain TypeORM on an indexed varchar, and');
+  console.log('`sealedRepository(repo).findOneBy({ email })` on a unique blind index (normalised, 128 bits).\n');
+  console.log('"Crypto alone" is the library\'s cryptography per lookup (index value, one open, the re-check) with nothing');
+  console.log('else, each measured between two database round trips, as it runs in a lookup.\n');
+  console.log('| dialect | rows | lookups per repetition | plain | sealed | sealed / plain | crypto alone | fill plain (s) | fill sealed (s) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of lookup) {
+    console.log(
+      `| ${r.dialect} | ${r.rows} | ${r.lookups} | ${fmt(r.plainMs, 3)} | ${fmt(r.sealedMs, 3)} | ${ratio(r.sealedMs, r.plainMs)} | ${fmt(r.cryptoMs, 3)} | ${fmt(r.plainFillS)} | ${fmt(r.sealedFillS)} |`,
+    );
+  }
+  console.log('\n## Blind index cost on bulk insert (median ms; save() in chunks of 500)\n');
+  console.log('The same entity with `@Encrypted()` and with `@Encrypted({ index })` on `email`. "Hand-filled column" is');
+  console.log('`@Encrypted()` with an ordinary unique varchar column like the index column, given values computed');
+  console.log('beforehand: what the database and TypeORM charge for the column and its index. "Index values alone"');
+  console.log("is the same number of index values computed by the library with nothing else; the library's own");
+  console.log('is what the index costs beyond both.\n');
+  console.log(
+    "| dialect | fields | rows | @Encrypted() | @Encrypted({ index }) | index / no index | hand-filled column | hand-filled / no index | index values alone | library's own |",
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of indexCost) {
+    console.log(
+      `| ${r.dialect} | ${r.shape} | ${r.rows} | ${fmt(r.offMs)} | ${fmt(r.onMs)} | ${ratio(r.onMs, r.offMs)} | ${fmt(r.handMs)} | ${ratio(r.handMs, r.offMs)} | ${fmt(r.indexValuesMs)} | ${fmt(r.onMs - r.handMs - r.indexValuesMs)} |`,
+    );
   }
 }
 
