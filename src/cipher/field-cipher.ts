@@ -196,14 +196,15 @@ export class FieldCipher {
   /** The encoded normalised value an index hashes. */
   private indexedBytes(sc: SealedColumn, value: unknown, ctx: FieldContext): Uint8Array {
     let normalized: unknown = value;
+    // a non-string in a string column is refused by the codec below, with its type named
+    const normalizes = sc.valueType !== 'string' || typeof value === 'string';
     try {
-      // a non-string in a string column is refused by the codec below, with its type named
-      if (sc.valueType !== 'string' || typeof value === 'string') normalized = sc.index!.normalize(value);
+      if (normalizes) normalized = sc.index!.normalize(value);
     } catch {
       // the function is the application's; its error text is not ours to pass on (it may quote the value)
       throw new SealedError('SEALED_CONFIG', "the index's normalize function threw", where(sc, ctx));
     }
-    if (sc.valueType === 'string' && typeof normalized !== 'string') {
+    if (normalizes && sc.valueType === 'string' && typeof normalized !== 'string') {
       throw new SealedError('SEALED_CONFIG', `the index's normalize function returned ${typeof normalized}, not a string`, where(sc, ctx));
     }
     try {

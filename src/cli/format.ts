@@ -4,13 +4,13 @@ import type { CensusReport, RotationReport } from '../rotation/report';
 /** Left-aligned text table; every cell is made printable (primary keys and names come from stored data). */
 function table(head: string[], rows: string[][]): string {
   const cells = rows.map((r) => r.map(printable));
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const widths = head.map((h, i) => Math.max(printable(h).length, ...cells.map((r) => r[i]!.length)));
   const line = (row: string[]) =>
     row
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  return [line(head.map(printable)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 /** Lines under a heading, each made printable. */
@@ -75,7 +75,8 @@ export function formatReport(report: RotationReport): string {
   return [
     table(head, rows),
     '',
-    `${report.mode}${report.dryRun ? ' (dry run, nothing written)' : ''}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s, active key ${report.activeKeyId}`,
+    `${report.mode}${report.dryRun ? ' (dry run, nothing written)' : ''}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s, active key ${report.activeKeyId}` +
+      (report.activeIndexKeyId ? `, active index key ${report.activeIndexKeyId}` : ''),
     ...section('warnings:', report.warnings),
     ...section('failures:', groups),
   ].join('\n');

@@ -131,8 +131,9 @@ ${EXIT_CODES}`,
 Computes the blind index value of every row whose index is missing (rows written before the index
 was declared) or under an older index key (after a new index key was made active), and writes it
 where the row's value is still the one read. Lookups find every row throughout: they match every
-key of the index key ring. Safe to stop and run again. A row whose index value would duplicate
-another's under a unique index is reported (SEALED_WRITE_FAILED) and left as it is.
+key of the index key ring. Safe to stop and run again. A row whose index value another row holds
+under a unique index is reported (SEALED_DUPLICATE, naming that row) and left as it is; it stops
+the run unless --continue-on-error is given.
 
 ${WALK_OPTIONS}
 ${DRY_RUN}
@@ -300,5 +301,8 @@ function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'c
 }
 
 function censusIsClean(census: CensusReport): boolean {
-  return census.columns.every((c) => c.plaintext === 0 && c.malformed === 0 && c.unknownKeyIds.length === 0) && census.indexes.every((i) => i.missing === 0);
+  return (
+    census.columns.every((c) => c.plaintext === 0 && c.malformed === 0 && c.unknownKeyIds.length === 0) &&
+    census.indexes.every((i) => i.missing === 0 && i.malformed === 0 && i.unknownKeyIds.length === 0)
+  );
 }

@@ -12,10 +12,15 @@ export interface IndexConstruction {
   readonly slowLogN: number | undefined;
 }
 
+type Hmac = ReturnType<typeof hmac.create>;
+
 interface ColumnKey {
   key: Uint8Array;
-  /** HMAC-SHA256 keyed with `key`, cloned for each value. */
-  mac: ReturnType<typeof hmac.create>;
+  /** HMAC-SHA256 keyed with `key` (its inner and outer states), copied into `scratch` for each value. */
+  mac: Hmac;
+  /** The HMAC each value is hashed with, and its digest: reused, as computing is synchronous (half the time of a fresh clone). */
+  scratch: Hmac;
+  digest: Uint8Array;
 }
 
 /**
@@ -41,11 +46,17 @@ export class IndexHasher {
   /** The index value of an encoded plaintext under `keyId` (default: the active index key). */
   compute(binding: Uint8Array, construction: IndexConstruction, plaintext: Uint8Array, keyId: string = this.keys.activeKeyId): string {
     const column = this.columnKey(binding, keyId);
-    const digest =
-      construction.slowLogN === undefined
-        ? column.mac.clone().update(plaintext).digest()
-        : scrypt(plaintext, column.key, { N: 2 ** construction.slowLogN, r: 8, p: 1, dkLen: 32 });
-    return `${keyId}:${bytesToHex(digest).slice(0, construction.bits / 4)}`;
+    let digest: Uint8Array;
+    if (construction.slowLogN === undefined) {
+      column.mac
+        ._cloneInto(column.scratch as never)
+        .update(plaintext)
+        .digestInto(column.digest);
+      digest = column.digest;
+    } else {
+      digest = scrypt(plaintext, column.key, { N: 2 ** construction.slowLogN, r: 8, p: 1, dkLen: 32 });
+    }
+    return `${keyId}:${bytesToHex(digest.subarray(0, Math.ceil(construction.bits / 8))).slice(0, construction.bits / 4)}`;
   }
 
   /** The index key id an index value was computed under; undefined when it is not an index value. */
@@ -58,16 +69,17 @@ export class IndexHasher {
     if (!byBinding) columnKeys.set(this.keys, (byBinding = new WeakMap()));
     let byKey = byBinding.get(binding);
     if (!byKey) byBinding.set(binding, (byKey = new Map()));
-    let column = byKey.get(keyId);
-    if (!column) {
-      const root = subkeyOf(this.keys, keyId, 'blind-index');
-      if (!root) throw new SealedError('SEALED_WRONG_KEY', 'the index key ring does not hold this index key', { keyId });
-      const info = new Uint8Array(COLUMN_INFO.length + binding.length);
-      info.set(COLUMN_INFO);
-      info.set(binding, COLUMN_INFO.length);
-      const key = hkdf(sha256, root, undefined, info, 32);
-      byKey.set(keyId, (column = { key, mac: hmac.create(sha256, key) }));
-    }
+    const known = byKey.get(keyId);
+    if (known) return known;
+    const root = subkeyOf(this.keys, keyId, 'blind-index');
+    if (!root) throw new SealedError('SEALED_WRONG_KEY', 'the index key ring does not hold this index key', { keyId });
+    const info = new Uint8Array(COLUMN_INFO.length + binding.length);
+    info.set(COLUMN_INFO);
+    info.set(binding, COLUMN_INFO.length);
+    const key = hkdf(sha256, root, undefined, info, 32);
+    const mac: Hmac = hmac.create(sha256, key);
+    const column: ColumnKey = { key, mac, scratch: mac.clone() as Hmac, digest: new Uint8Array(32) };
+    byKey.set(keyId, column);
     return column;
   }
 }

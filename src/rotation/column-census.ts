@@ -55,7 +55,7 @@ export function emptiedWarning(census: ColumnCensus & { empty: number }): string
 }
 
 /** Counts one blind index with SQL on its column (no value is opened). */
-export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql): Promise<IndexCensus> {
+export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql, indexKeys: KeySource | undefined): Promise<IndexCensus> {
   const counts = await sql.indexCounts(runner);
   const indexed = counts.values - counts.missing;
   return {
@@ -64,6 +64,7 @@ export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql): Promis
     blindIndex: sql.sc.index!.column.propertyPath,
     table: sql.metadata.tablePath,
     ...counts,
+    unknownKeyIds: indexKeys ? Object.keys(counts.byKeyId).filter((id) => !indexKeys.has(id)) : [],
     largestBucketShare: indexed > 0 ? counts.largestBucket / indexed : 0,
   };
 }
@@ -80,6 +81,8 @@ const LEAKY_BUCKET_ROWS = 10;
 export function indexWarning(index: IndexCensus, indexKeys: KeySource | undefined): string | undefined {
   const notes: string[] = [];
   if (index.missing > 0) notes.push(`${index.missing} rows have a value but no index value, so lookups miss them: run reindex`);
+  if (index.malformed > 0)
+    notes.push(`${index.malformed} values of the index column are not index values (written by something else): set them to NULL and run reindex`);
   const old = Object.keys(index.byKeyId).filter((id) => id !== indexKeys?.activeKeyId);
   if (indexKeys && old.length > 0) {
     const lacking = old.filter((id) => !indexKeys.has(id));
@@ -90,7 +93,7 @@ export function indexWarning(index: IndexCensus, indexKeys: KeySource | undefine
   if (index.largestBucket > LEAKY_BUCKET_ROWS && index.largestBucketShare >= LEAKY_BUCKET_SHARE) {
     notes.push(
       `one index value is shared by ${index.largestBucket} of ${index.values - index.missing} rows (${(100 * index.largestBucketShare).toFixed(1)}%): whoever reads the table sees how often that value occurs; ` +
-        'a field with few possible values reveals their distribution through an index (README, "What an index reveals")',
+        'a field with few possible values reveals their distribution through an index (README, "What an index leaks")',
     );
   }
   return notes.length ? `${index.entity}.${index.column} (index ${index.blindIndex}): ${notes.join('; ')}` : undefined;

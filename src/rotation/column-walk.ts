@@ -154,9 +154,15 @@ export class ColumnWalk {
           ? r.failed + r.plaintext
           : Math.max(valuesLeft(mode as Exclude<RotationMode, 'verify' | 'reindex'>, census, cipher.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
     } else {
-      // an index walk: what is left is what its condition still selects
-      const left = mode === 'verify' ? r.failed : await this.sql.count(runner, this.sql.needsWork(mode, cipher.indexKeys!.activeKeyId));
+      // an index walk: what its condition still selects; for verify, failures and rows without an index value
+      const missing = mode === 'verify' ? await this.sql.count(runner, this.sql.missingIndex()) : 0;
+      const left = mode === 'verify' ? r.failed + missing : await this.sql.count(runner, this.sql.needsWork(mode, cipher.indexKeys!.activeKeyId));
       r.remaining = Math.max(left - (dryRun ? r.rewritten : 0), 0);
+      if (missing > 0) {
+        this.warnings.push(
+          `${r.entity}.${r.column} (index ${r.blindIndex!}): ${missing} rows have a value but no index value, so lookups miss them: run reindex`,
+        );
+      }
     }
     r.status = stopped ? 'stopped' : r.failed > 0 ? 'failed' : r.remaining > 0 ? 'incomplete' : 'complete';
     if (!census) return;

@@ -156,7 +156,7 @@ export class KeyRotator {
         if (emptied) warnings.push(emptied);
       }
       for (const sql of await this.indexColumns(runner, all)) {
-        const index = await indexCensusOf(runner, sql);
+        const index = await indexCensusOf(runner, sql, this.cipher.indexKeys);
         indexes.push(index);
         const warning = indexWarning(index, this.cipher.indexKeys);
         if (warning) warnings.push(warning);
@@ -210,6 +210,7 @@ export class KeyRotator {
         status,
         dryRun: settings.dryRun,
         activeKeyId: this.cipher.keys.activeKeyId,
+        ...(indexes.length > 0 ? { activeIndexKeyId: this.cipher.indexKeys!.activeKeyId } : {}),
         columns: reports,
         failures: failures.list,
         failureGroups: failures.grouped,

@@ -84,6 +84,8 @@ export interface RotationReport {
   status: WalkStatus;
   dryRun: boolean;
   activeKeyId: string;
+  /** Id of the active index key, when the walk covered blind indexes. */
+  activeIndexKeyId?: string;
   columns: ColumnReport[];
   /** Up to `maxFailures` failures, in the order met. */
   failures: RowFailure[];
@@ -131,6 +133,10 @@ export interface IndexCensus {
   missing: number;
   /** Index values per index key id. */
   byKeyId: Record<string, number>;
+  /** Index key ids found that the index key ring lacks: lookups miss those rows until reindex. */
+  unknownKeyIds: string[];
+  /** Non-NULL values of the index column that are not index values (`<8 hex>:<hex>`): written by something else. */
+  malformed: number;
   /** Distinct index values (during an index key change, a value counts once per key). */
   distinct: number;
   /** Rows sharing the most frequent index value. */

@@ -302,6 +302,11 @@ export class ColumnSql {
     );
   }
 
+  /** For an index walk: the condition of rows whose value has no index value. */
+  missingIndex(): string {
+    return `${this.written} IS NULL`;
+  }
+
   /** For an index walk: the rows (described keys) holding any of `values` in the index column, by value. */
   async indexHolders(runner: QueryRunner, values: readonly string[]): Promise<Map<string, string>> {
     const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
@@ -321,7 +326,7 @@ export class ColumnSql {
    */
   async indexCounts(
     runner: QueryRunner,
-  ): Promise<{ values: number; missing: number; byKeyId: Record<string, number>; distinct: number; largestBucket: number }> {
+  ): Promise<{ values: number; missing: number; byKeyId: Record<string, number>; malformed: number; distinct: number; largestBucket: number }> {
     const [totals] = await this.read<ObjectLiteral[]>(
       runner,
       `SELECT COUNT(${this.column}) AS n, SUM(CASE WHEN ${this.column} IS NOT NULL AND ${this.written} IS NULL THEN 1 ELSE 0 END) AS missing, ` +
@@ -333,12 +338,21 @@ export class ColumnSql {
     );
     const perKey = await this.read<{ k: string; n: unknown }[]>(
       runner,
-      `SELECT SUBSTR(${this.written}, 1, 8) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+      `SELECT SUBSTR(${this.dialect.asText(this.written)}, 1, 9) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
+    // Anything but `<8 lowercase hex>:` is not an index value's key id (and comes from whoever can write the table).
+    const byKeyId: Record<string, number> = {};
+    let malformed = 0;
+    for (const { k, n } of perKey) {
+      const id = /^([0-9a-f]{8}):$/.exec(String(k))?.[1];
+      if (id === undefined) malformed += Number(n);
+      else byKeyId[id] = (byKeyId[id] ?? 0) + Number(n);
+    }
     return {
       values: Number(totals!.n),
       missing: Number(totals!.missing ?? 0),
-      byKeyId: Object.fromEntries(perKey.map(({ k, n }) => [k, Number(n)])),
+      byKeyId,
+      malformed,
       distinct: Number(totals!.d),
       largestBucket: Number(largest?.m ?? 0),
     };

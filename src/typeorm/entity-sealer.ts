@@ -369,7 +369,9 @@ function putIndex(
     derived: true,
   };
   try {
-    (holder as Record<string, unknown>)[column.propertyName] = value;
+    // nothing to write: no property at all (TypeORM writes NULL for an undefined key of an embedded object)
+    if (value === undefined) delete (holder as Record<string, unknown>)[column.propertyName];
+    else (holder as Record<string, unknown>)[column.propertyName] = value;
   } catch {
     // checked below
   }

@@ -1,7 +1,16 @@
-import { EntityNotFoundError, In, type FindManyOptions, type FindOneOptions, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
+import {
+  EntityNotFoundError,
+  type EntityMetadata,
+  type FindManyOptions,
+  type FindOneOptions,
+  type FindOptionsWhere,
+  type ObjectLiteral,
+  type Repository,
+} from 'typeorm';
 import type { FieldCipher } from '../cipher/field-cipher';
 import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { passesChecks, translateWhere, type TranslatedBranch } from './sealed-where';
 
@@ -17,10 +26,11 @@ type Where<T> = FindOptionsWhere<T> | FindOptionsWhere<T>[];
  * counts apply to those rows. The plaintext never reaches SQL, parameters or logs.
  *
  * A search reads every candidate row of its index buckets and pages in memory (about
- * R / 2^bits extra rows per value with a truncated index). An array `where` (OR) is answered in
- * two queries: the keys of the matching rows of each branch, then the rows by key. `find*`
- * options without an indexed field go to the repository unchanged. Searching through relations
- * (`where: { author: { email } }`) is not supported.
+ * R / 2^bits extra rows per value with a truncated index). An array `where` (OR) takes one more
+ * query per branch, for the keys of that branch's own matches. The searched fields are selected for
+ * the re-check (also `select: false` ones) and removed again when the options did not select them.
+ * `find*` options without an indexed field go to the repository unchanged. Searching an encrypted
+ * field through relations (`where: { author: { email } }`) is refused before any SQL is sent.
  *
  * @example
  * ```ts
@@ -104,54 +114,108 @@ class SealedSearch<T extends ObjectLiteral> {
     return branches.some((b) => b.checks.length > 0) ? branches : undefined;
   }
 
-  /** Every matching row in the order asked for, unpaged. */
+  /**
+   * Every matching row in the order asked for, unpaged: the candidates of the `where` in one query
+   * (with the searched fields selected, which the re-check reads, and dropped again from the rows
+   * when the options did not select them). For an OR `where`, the keys of each branch's matching
+   * rows come first, each branch alone: a row is kept when its key is among them (a candidate of
+   * one branch that passes another branch's re-check may fail that branch's other conditions).
+   */
   private async matching(options: FindManyOptions<T>, branches: TranslatedBranch[]): Promise<T[]> {
     const { skip: _skip, take: _take, ...rest } = options;
-    const select = withSearchedFields(options.select, branches);
-    if (branches.length === 1) {
-      const [branch] = branches;
-      const rows = await this.repository.find({ ...rest, ...(select ? { select } : {}), where: branch!.where } as FindManyOptions<T>);
-      return rows.filter((row) => passesChecks(this.cipher, row, branch!.checks));
-    }
-    // OR: the keys of each branch's matching rows, then the rows by key, in the order asked for.
     const metadata = this.repository.metadata;
-    const keys = new Map<string, ObjectLiteral>();
-    for (const branch of branches) {
-      const keySelect = withSearchedFields(Object.fromEntries(metadata.primaryColumns.map((c) => [c.propertyName, true])) as FindManyOptions<T>['select'], [
-        branch,
-      ]);
-      const candidates = await this.repository.find({ where: branch.where, select: keySelect, withDeleted: options.withDeleted } as FindManyOptions<T>);
-      for (const row of candidates) {
-        if (!passesChecks(this.cipher, row, branch.checks)) continue;
-        const id = metadata.getEntityIdMap(row)!;
-        keys.set(JSON.stringify(metadata.primaryColumns.map((c) => c.getEntityValue(row))), id);
+    const searched = [...new Set(branches.flatMap((b) => b.checks.map((c) => c.sc.column)))];
+    const { select, added } = selectForCheck(metadata, options.select, searched);
+    const where = branches.length === 1 ? branches[0]!.where : branches.map((b) => b.where);
+    const rows = await this.repository.find({ ...rest, ...(select ? { select } : {}), where } as FindManyOptions<T>);
+    let matches: T[];
+    if (branches.length === 1) {
+      matches = rows.filter((row) => passesChecks(this.cipher, row, branches[0]!.checks));
+    } else {
+      const keys = new Set<string>();
+      for (const branch of branches) {
+        const columns = [...new Set(branch.checks.map((c) => c.sc.column))];
+        const keySelect = selectForCheck(metadata, Object.fromEntries(metadata.primaryColumns.map((c) => [c.propertyName, true])) as never, columns).select;
+        const candidates = await this.repository.find({ where: branch.where, select: keySelect, withDeleted: options.withDeleted } as FindManyOptions<T>);
+        for (const row of candidates) if (passesChecks(this.cipher, row, branch.checks)) keys.add(keyOf(metadata, row));
       }
+      matches = rows.filter((row) => keys.has(keyOf(metadata, row)));
     }
-    if (keys.size === 0) return [];
-    const ids = [...keys.values()];
-    const byKey =
-      metadata.primaryColumns.length === 1
-        ? { [metadata.primaryColumns[0]!.propertyName]: In(ids.map((id) => metadata.primaryColumns[0]!.getEntityValue(id))) }
-        : ids;
-    return this.repository.find({ ...rest, ...(select ? { select } : {}), where: byKey } as FindManyOptions<T>);
+    for (const row of matches) for (const column of added) dropField(row, column);
+    return matches;
   }
 }
 
+/** A row's primary key as one string, to compare rows of two queries. */
+function keyOf(metadata: EntityMetadata, row: ObjectLiteral): string {
+  return metadata.primaryColumns
+    .map((c) => {
+      const value: unknown = c.getEntityValue(row);
+      return value instanceof Date ? `date:${value.getTime()}` : `${typeof value}:${String(value)}`;
+    })
+    .join('\u0000');
+}
+
 /**
- * `select` with the searched encrypted fields added (the re-check reads them); undefined when the
- * options select every column anyway.
+ * The `select` of a search: the options' own, with the searched fields added (the re-check reads
+ * them); undefined when the options select nothing and every searched field is selected by
+ * default. `added` lists the fields the options did not ask for, to drop from the rows.
  */
-function withSearchedFields<T>(select: FindManyOptions<T>['select'], branches: readonly TranslatedBranch[]): FindManyOptions<T>['select'] | undefined {
-  if (select === undefined) return undefined;
-  const paths = branches.flatMap((b) => b.checks.map((c) => c.sc.column.propertyPath));
-  if (Array.isArray(select)) return [...new Set([...(select as string[]), ...paths])] as never;
-  const out = structuredClone(select) as Record<string, unknown>;
+function selectForCheck<T>(
+  metadata: EntityMetadata,
+  select: FindManyOptions<T>['select'],
+  searched: readonly ColumnMetadata[],
+): { select: FindManyOptions<T>['select'] | undefined; added: ColumnMetadata[] } {
+  if (select === undefined) {
+    const added = searched.filter((c) => !c.isSelect);
+    if (added.length === 0) return { select: undefined, added };
+    // every column selected by default, and the searched ones that are not
+    const columns = metadata.columns.filter((c) => (c.isSelect || added.includes(c)) && !c.relationMetadata && !c.isVirtual);
+    return {
+      select: selectOf(
+        columns.map((c) => c.propertyPath),
+        {},
+      ) as never,
+      added,
+    };
+  }
+  const chosen = Array.isArray(select) ? (select as string[]) : undefined;
+  const added = searched.filter((c) => (chosen ? !chosen.includes(c.propertyPath) : !isSelected(select as Record<string, unknown>, c.propertyPath)));
+  if (chosen) return { select: [...chosen, ...added.map((c) => c.propertyPath)] as never, added };
+  return {
+    select: selectOf(
+      added.map((c) => c.propertyPath),
+      structuredClone(select) as Record<string, unknown>,
+    ) as never,
+    added,
+  };
+}
+
+/** Whether an object-form `select` selects a property path (`address.street`). */
+function isSelected(select: Record<string, unknown>, path: string): boolean {
+  let level: unknown = select;
+  for (const part of path.split('.')) {
+    if (typeof level !== 'object' || level === null) return false;
+    level = (level as Record<string, unknown>)[part];
+  }
+  return level === true || (typeof level === 'object' && level !== null);
+}
+
+/** `into`, with `true` set at each property path (nested objects for embedded paths). */
+function selectOf(paths: readonly string[], into: Record<string, unknown>): Record<string, unknown> {
   for (const path of paths) {
     const parts = path.split('.');
-    let level = out;
+    let level = into;
     for (const part of parts.slice(0, -1))
       level = (level[part] = typeof level[part] === 'object' && level[part] !== null ? level[part] : {}) as Record<string, unknown>;
     level[parts.at(-1)!] = true;
   }
-  return out as never;
+  return into;
+}
+
+/** Removes a field from a loaded row (from its embedded object for an embedded column). */
+function dropField(row: ObjectLiteral, column: ColumnMetadata): void {
+  let holder: ObjectLiteral | undefined = row;
+  for (const name of column.embeddedMetadata?.parentPropertyNames ?? []) holder = holder?.[name] as ObjectLiteral | undefined;
+  if (holder) delete holder[column.propertyName];
 }

@@ -54,10 +54,10 @@ function translateLevel(
   for (const [key, value] of Object.entries(level)) {
     const sc = plan.find((c) => c.column.embeddedMetadata === embedded && c.column.propertyName === key);
     const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
-    const relation = embedded ? undefined : metadata.relations.find((r) => r.propertyName === key);
+    const relation = metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded);
     if (inner && typeof value === 'object' && value !== null && !isFindOperator(value)) {
       out[key] = translateLevel(cipher, metadata, inner, value as ObjectLiteral, checks);
-    } else if (relation && searchesSealed(relation.inverseEntityMetadata, value)) {
+    } else if (relation && searchesSealed(relation.inverseEntityMetadata, undefined, value, new Set())) {
       throw new SealedError(
         'SEALED_UNSUPPORTED_QUERY',
         `searching an encrypted field of the related ${relation.inverseEntityMetadata.name} is not supported: find it with sealedRepository on its own repository, then search this one by its key`,
@@ -82,11 +82,22 @@ function translateLevel(
   return out;
 }
 
-/** Whether a relation's where (one level) compares an encrypted field of the related entity with a value. */
-function searchesSealed(related: EntityMetadata, where: unknown): boolean {
-  if (typeof where !== 'object' || where === null || isFindOperator(where)) return false;
-  const sealed = sealedColumnsOf(related).filter((sc) => !sc.column.embeddedMetadata);
-  return Object.entries(where).some(([key, value]) => value !== undefined && value !== null && sealed.some((sc) => sc.column.propertyName === key));
+/**
+ * Whether a where (of a related entity, at any depth: its embedded objects and its own relations)
+ * compares an encrypted field with a value: TypeORM would send that value as a parameter.
+ */
+function searchesSealed(metadata: EntityMetadata, embedded: EmbeddedMetadata | undefined, where: unknown, seen: Set<object>): boolean {
+  if (typeof where !== 'object' || where === null || isFindOperator(where) || seen.has(where)) return false;
+  seen.add(where);
+  const plan = sealedColumnsOf(metadata);
+  return Object.entries(where).some(([key, value]) => {
+    if (value === undefined || value === null || (isFindOperator(value) && value.type === 'isNull')) return false;
+    if (plan.some((sc) => sc.column.embeddedMetadata === embedded && sc.column.propertyName === key)) return true;
+    const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
+    if (inner) return searchesSealed(metadata, inner, value, seen);
+    const relation = metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded);
+    return relation !== undefined && searchesSealed(relation.inverseEntityMetadata, undefined, value, seen);
+  });
 }
 
 /** The plaintext values an equality condition on an encrypted field names. */

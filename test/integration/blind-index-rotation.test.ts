@@ -168,6 +168,29 @@ describe.each(testDialects())('blind indexes and the rotator on %s', (dialect: D
     }
   });
 
+  it('verify counts rows without an index value as remaining; census counts index values it cannot read', async () => {
+    const ds = await open(ringA, true);
+    try {
+      await save(ds, emails(6));
+      const rows = await ds.getRepository(Account).find({ order: { id: 'ASC' } });
+      const lost = new KeyRing({ active: generateKey() }).activeKeyId;
+      await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', null, { column: 'id', value: rows[0]!.id });
+      await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', '\u001b[2J:00', { column: 'id', value: rows[1]!.id });
+      await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', `${lost}:${'0'.repeat(32)}`, { column: 'id', value: rows[2]!.id });
+      const verify = await new KeyRotator(ds, { stopOnFailure: false }).verify();
+      const index = verify.columns.find((c) => c.blindIndex === 'emailBlindIndex')!;
+      expect(index).toMatchObject({ failed: 2, remaining: 3, status: 'failed' });
+      expect(verify.failures.map((f) => f.code).sort()).toEqual(['SEALED_MALFORMED', 'SEALED_WRONG_KEY']);
+      expect(verify.warnings.join('\n')).toContain('Account.email (index emailBlindIndex): 1 rows have a value but no index value');
+      const census = (await new KeyRotator(ds).census()).indexes.find((i) => i.column === 'email')!;
+      expect(census).toMatchObject({ missing: 1, malformed: 1, unknownKeyIds: [lost], byKeyId: { [ringA.activeKeyId]: 3, [lost]: 1 } });
+      expect((await new KeyRotator(ds).reindex()).status).toBe('complete');
+      expect((await new KeyRotator(ds).verify()).status).toBe('complete');
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('census reports an index that reveals how often a value occurs', async () => {
     const ds = await open(ringA, true);
     try {

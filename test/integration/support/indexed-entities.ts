@@ -21,6 +21,9 @@ export class Account {
   backupEmail!: string | null;
 
   @Column(() => Contact) contact!: Contact;
+
+  /** Not selected by default, but searchable. */
+  @Encrypted({ nullable: true, valueType: 'string', select: false, index: true }) apiToken?: string | null;
 }
 
 /** A truncated index (8 bits: 256 buckets), so lookups meet false positives. */

@@ -56,6 +56,23 @@ describe('CLI output', () => {
     expect(JSON.parse(json).failures[0].primaryKey).toBe(HOSTILE_KEY);
     const census = formatCensus({ activeKeyId: 'abcdef01', columns: [], indexes: [], warnings: [HOSTILE_KEY] });
     expect(census).not.toMatch(UNSAFE);
+    // table headings are escaped too (key ids come from stored data)
+    const index = {
+      entity: 'User',
+      column: 'email',
+      blindIndex: 'emailBlindIndex',
+      table: 'user',
+      values: 1,
+      missing: 0,
+      malformed: 0,
+      unknownKeyIds: [],
+      distinct: 1,
+      largestBucket: 1,
+      largestBucketShare: 1,
+    };
+    const hostile = formatCensus({ activeKeyId: 'abcdef01', columns: [], indexes: [{ ...index, byKeyId: { [HOSTILE_KEY]: 1 } }], warnings: [] });
+    expect(hostile).not.toMatch(UNSAFE);
+    expect(hostile).toContain('\\x1b[2J');
   });
 
   it('groups failures: one line per column, code and reason, with a count and samples', () => {
