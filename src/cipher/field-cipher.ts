@@ -171,11 +171,6 @@ export class FieldCipher {
     }
   }
 
-  /** Whether a stored index value was computed under the active index key. */
-  isCurrentIndex(stored: unknown): boolean {
-    return this.hasher !== undefined && this.hasher.keyIdOf(stored) === this.hasher.keys.activeKeyId;
-  }
-
   /** The index key id of a stored index value; undefined when it is not one. */
   indexKeyIdOf(stored: unknown): string | undefined {
     return this.hasher?.keyIdOf(stored);

@@ -68,7 +68,7 @@ export function formatReport(report: RotationReport): string {
   // Sample primary keys one per line (line breaks in them are escaped), so that a stored key
   // cannot pose as a separator, as more rows or as another line.
   const groups = report.failureGroups.flatMap((g) => [
-    `${g.entity}.${g.column} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'}: ${g.reason}`,
+    `${g.entity}.${g.column}${g.blindIndex ? ' (blind index)' : ''} ${g.code}: ${g.count} row${g.count === 1 ? '' : 's'}: ${g.reason}`,
     ...g.samples.map((key) => `  ${key}`),
     ...(g.count > g.samples.length ? [`  ... and ${g.count - g.samples.length} more`] : []),
   ]);

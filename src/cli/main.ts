@@ -88,8 +88,8 @@ an index value, index values per index key, distinct index values and the larges
 many rows share the most frequent index value: what the index reveals). It opens no value
 (verify does) and writes nothing. It warns about columns that hold only NULL or empty values,
 indexes to fill, and indexes that reveal how often a value occurs.
-Exit 0 when no value is plaintext, malformed or under a key id the ring lacks and no index value
-is missing; 1 otherwise.
+Exit 0 when no value is plaintext, malformed or under a key id the ring lacks, and no index value
+is missing, malformed or under an index key id the index ring lacks; 1 otherwise.
 Exit 0 does not mean a rotation is finished: values under an older key still in the ring count
 as fine; rotate's own exit code 0 means every value is under the active key.
 

@@ -153,7 +153,7 @@ export function requireKeyRing(value: unknown, where: string): KeyRing {
       `${where}: this KeyRing was made by another copy of typeorm-sealed (two copies are installed); make it with the copy that uses it`,
     );
   }
-  throw new SealedError('SEALED_CONFIG', `${where} needs { keys: KeyRing } (e.g. KeyRing.fromEnv())`);
+  throw new SealedError('SEALED_CONFIG', `${where} needs a KeyRing (e.g. KeyRing.fromEnv())`);
 }
 
 /**

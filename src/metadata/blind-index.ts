@@ -101,9 +101,11 @@ export function resolveBlindIndex(
 
 function normalizer(option: NonNullable<BlindIndexOptions['normalize']>, fail: (message: string) => SealedError): (value: unknown) => unknown {
   if (typeof option === 'function') return (value) => option(value as string);
+  const refused = () => fail(`normalize takes a step (${Object.keys(STEPS).join(', ')}), an array of steps, or a function`);
+  if (typeof option !== 'string' && !Array.isArray(option)) throw refused();
   const steps = (typeof option === 'string' ? [option] : option).map((step) => {
-    if (!(step in STEPS)) throw fail(`each normalize step must be one of ${Object.keys(STEPS).join(', ')}, or normalize a function`);
-    return STEPS[step];
+    if (typeof step !== 'string' || !Object.hasOwn(STEPS, step)) throw refused();
+    return STEPS[step as Normalization];
   });
   return (value) => steps.reduce((s, step) => step(s), value as string);
 }

@@ -54,6 +54,11 @@ export function emptiedWarning(census: ColumnCensus & { empty: number }): string
   );
 }
 
+/** What rows with a value but no index value mean, for warnings. */
+export function missingIndexNote(rows: number): string {
+  return `${rows} rows have a value but no index value, so lookups miss them: run reindex`;
+}
+
 /** Counts one blind index with SQL on its column (no value is opened). */
 export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql, indexKeys: KeySource | undefined): Promise<IndexCensus> {
   const counts = await sql.indexCounts(runner);
@@ -80,7 +85,7 @@ const LEAKY_BUCKET_ROWS = 10;
  */
 export function indexWarning(index: IndexCensus, indexKeys: KeySource | undefined): string | undefined {
   const notes: string[] = [];
-  if (index.missing > 0) notes.push(`${index.missing} rows have a value but no index value, so lookups miss them: run reindex`);
+  if (index.missing > 0) notes.push(missingIndexNote(index.missing));
   if (index.malformed > 0)
     notes.push(`${index.malformed} values of the index column are not index values (written by something else): set them to NULL and run reindex`);
   const old = Object.keys(index.byKeyId).filter((id) => id !== indexKeys?.activeKeyId);

@@ -3,7 +3,7 @@ import type { QueryRunner } from 'typeorm';
 import type { FieldCipher } from '../cipher/field-cipher';
 import { ENVELOPE_PREFIX } from '../envelope/format';
 import { SealedError } from '../errors';
-import { censusOf, emptiedWarning, valuesLeft } from './column-census';
+import { censusOf, emptiedWarning, missingIndexNote, valuesLeft } from './column-census';
 import { retrying, type RowLock } from './dialect';
 import type { FailureTally } from './failure-tally';
 import type { ColumnReport, RotationMode, RotationProgress } from './report';
@@ -54,12 +54,18 @@ export class ColumnWalk {
   readonly report: ColumnReport;
   /** What the operator should know about this column after the walk. */
   readonly warnings: string[] = [];
+  /**
+   * A dry run of a unique index: the index values it would have written, to the row (memory grows
+   * with the rows it would write), so a duplicate in a later batch is reported as a real run would.
+   */
+  private readonly dryRunHolders: Map<string, string> | undefined;
 
   constructor(
     private readonly sql: ColumnSql,
     private readonly settings: WalkSettings,
     private readonly failures: FailureTally,
   ) {
+    this.dryRunHolders = settings.dryRun && sql.target === 'index' && sql.sc.index!.unique ? new Map() : undefined;
     this.report = {
       entity: sql.sc.entity,
       column: sql.sc.path,
@@ -159,9 +165,7 @@ export class ColumnWalk {
       const left = mode === 'verify' ? r.failed + missing : await this.sql.count(runner, this.sql.needsWork(mode, cipher.indexKeys!.activeKeyId));
       r.remaining = Math.max(left - (dryRun ? r.rewritten : 0), 0);
       if (missing > 0) {
-        this.warnings.push(
-          `${r.entity}.${r.column} (index ${r.blindIndex!}): ${missing} rows have a value but no index value, so lookups miss them: run reindex`,
-        );
+        this.warnings.push(`${r.entity}.${r.column} (index ${r.blindIndex!}): ${missingIndexNote(missing)}`);
       }
     }
     r.status = stopped ? 'stopped' : r.failed > 0 ? 'failed' : r.remaining > 0 ? 'incomplete' : 'complete';
@@ -237,12 +241,18 @@ export class ColumnWalk {
       runner,
       pending.map((swap) => swap.next as string),
     );
+    // a dry run writes nothing: values it would have written in earlier batches are remembered here
+    for (const swap of pending) {
+      const earlier = this.dryRunHolders?.get(swap.next as string);
+      if (earlier !== undefined && !holders.has(swap.next as string)) holders.set(swap.next as string, earlier);
+    }
     const out: Swap[] = [];
     for (const swap of pending) {
       const primaryKey = this.sql.describeKey(swap.key);
       const holder = holders.get(swap.next as string);
       if (holder === undefined || holder === primaryKey) {
         holders.set(swap.next as string, primaryKey);
+        this.dryRunHolders?.set(swap.next as string, primaryKey);
         out.push(swap);
         continue;
       }
@@ -333,7 +343,7 @@ export class ColumnWalk {
     r.failed += tally.failures.length;
     for (const { primaryKey, error } of tally.failures) {
       this.failedKeys.add(primaryKey);
-      this.failures.add(this.sql.sc, primaryKey, error);
+      this.failures.add(this.sql.sc, primaryKey, error, this.report.blindIndex);
     }
   }
 
@@ -346,28 +356,30 @@ export class ColumnWalk {
     const { mode, cipher } = this.settings;
     const sc = this.sql.sc;
     const ctx = { primaryKey: () => primaryKey };
+    let value: unknown;
     try {
-      const value = cipher.isEnvelope(stored) ? cipher.open(sc, stored, ctx) : cipher.readLegacy(sc, stored, ctx);
+      value = cipher.isEnvelope(stored) ? cipher.open(sc, stored, ctx) : cipher.readLegacy(sc, stored, ctx);
+    } catch (e) {
+      // verify: the value's own walk reports it
+      if (e instanceof SealedError) return mode === 'verify' ? {} : e;
+      throw e;
+    }
+    try {
       if (mode !== 'verify') return { next: cipher.index(sc, value, ctx) };
-      if (index === null || index === undefined) return {}; // missing: counted by the census, filled by reindex
+      if (index === null || index === undefined) return {}; // missing: counted as remaining, filled by reindex
       const keyId = cipher.indexKeyIdOf(index);
-      const where = { entity: sc.entity, column: sc.path, primaryKey };
-      if (keyId === undefined)
-        return new SealedError(
-          'SEALED_MALFORMED',
-          'the blind index column holds something that is not an index value: run reindex after setting it to NULL',
-          where,
-        );
-      if (!cipher.indexKeys!.has(keyId))
-        return new SealedError('SEALED_WRONG_KEY', 'the index value was computed under an index key the index key ring lacks: run reindex', {
-          ...where,
-          keyId,
+      const mismatch = (why: string) =>
+        new SealedError('SEALED_INDEX_MISMATCH', `${why}: set it to NULL and run reindex`, {
+          entity: sc.entity,
+          column: sc.path,
+          primaryKey,
+          ...(keyId ? { keyId } : {}),
         });
+      if (keyId === undefined) return mismatch('the blind index column holds something that is not an index value');
+      if (!cipher.indexKeys!.has(keyId)) return mismatch('the index value was computed under an index key the index key ring lacks');
       if (cipher.index(sc, value, ctx, keyId) !== index) {
-        return new SealedError(
-          'SEALED_INDEX_MISMATCH',
-          'the index value does not match the value (written by something other than the subscriber, copied from another row, or computed with another normalisation): set it to NULL and run reindex',
-          { ...where, keyId },
+        return mismatch(
+          'the index value does not match the value (written by something other than the subscriber, copied from another row, or computed with another normalisation)',
         );
       }
       return {};

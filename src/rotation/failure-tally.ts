@@ -12,16 +12,18 @@ export class FailureTally {
 
   constructor(private readonly max: number) {}
 
-  add(sc: SealedColumn, primaryKey: string, error: SealedError): void {
+  /** Records a failure of a row; `blindIndex` names the index column when an index walk met it. */
+  add(sc: SealedColumn, primaryKey: string, error: SealedError, blindIndex?: string): void {
     this.count++;
+    const where = { entity: sc.entity, column: sc.path, ...(blindIndex !== undefined ? { blindIndex } : {}) };
     if (this.list.length < this.max) {
-      const failure: RowFailure = { entity: sc.entity, column: sc.path, primaryKey, code: error.code, message: error.message };
+      const failure: RowFailure = { ...where, primaryKey, code: error.code, message: error.message };
       if (error.keyId !== undefined) failure.keyId = error.keyId;
       this.list.push(failure);
     }
-    const id = [sc.entity, sc.path, error.code, error.detail].join('\u0000');
+    const id = [sc.entity, sc.path, blindIndex ?? '', error.code, error.detail].join('\u0000');
     let group = this.groups.get(id);
-    if (!group) this.groups.set(id, (group = { entity: sc.entity, column: sc.path, code: error.code, reason: error.detail, count: 0, samples: [] }));
+    if (!group) this.groups.set(id, (group = { ...where, code: error.code, reason: error.detail, count: 0, samples: [] }));
     group.count++;
     if (group.samples.length < SAMPLES) group.samples.push(primaryKey);
   }

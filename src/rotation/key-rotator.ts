@@ -18,8 +18,9 @@ export interface KeyRotatorOptions {
   /** The key ring. Default: the ring of the `sealedSubscriber` registered on the DataSource. */
   keys?: KeyRing;
   /**
-   * The blind index key ring. Default: the `indexKeys` of the DataSource's `sealedSubscriber` when
-   * `keys` is not given either; none otherwise (then `reindex` and index checks refuse to run).
+   * The blind index key ring. Default: the `indexKeys` of the DataSource's `sealedSubscriber`
+   * (also when `keys` is given); none when it has none (then `reindex` and the index checks refuse
+   * to run). Without `keys`, the subscriber's keys are used with it.
    */
   indexKeys?: KeyRing;
   /** Rows per batch; each batch is one transaction. Default: `500`. */
@@ -155,12 +156,13 @@ export class KeyRotator {
         const emptied = emptiedWarning({ ...census, empty: _empty });
         if (emptied) warnings.push(emptied);
       }
-      for (const sql of await this.indexColumns(runner, all)) {
+      for (const sql of await this.indexColumns(runner, all, warnings)) {
         const index = await indexCensusOf(runner, sql, this.cipher.indexKeys);
         indexes.push(index);
         const warning = indexWarning(index, this.cipher.indexKeys);
         if (warning) warnings.push(warning);
       }
+      if (indexes.length > 0 && !this.cipher.indexKeys) warnings.push('no index keys: the index key ids of blind index values were not checked against a ring');
       const indexKeyId = this.cipher.indexKeys?.activeKeyId;
       return { activeKeyId: this.cipher.keys.activeKeyId, ...(indexKeyId ? { activeIndexKeyId: indexKeyId } : {}), columns, indexes, warnings };
     });
@@ -175,7 +177,7 @@ export class KeyRotator {
       if (indexes.length > 0 && !this.cipher.indexKeys) {
         throw new SealedError(
           'SEALED_CONFIG',
-          'the entities have blind indexes but the rotator has no index keys: register the sealedSubscriber with indexKeys, or pass { keys, indexKeys }; nothing was read or written',
+          'the entities have blind indexes but the rotator has no index keys: give the sealedSubscriber indexKeys, or pass { indexKeys } (CLI: --index-keys-env, or TYPEORM_SEALED_INDEX_KEYS when the DataSource has no sealedSubscriber); nothing was read or written',
           { entity: indexes[0]!.sc.entity, column: indexes[0]!.sc.path },
         );
       }
@@ -224,17 +226,19 @@ export class KeyRotator {
    * The blind index walks of the value columns that have an index; `SEALED_CONFIG` before
    * anything is read when an index column is missing from the database (migrations not run).
    */
-  private async indexColumns(runner: QueryRunner, values: readonly ColumnSql[]): Promise<ColumnSql[]> {
+  private async indexColumns(runner: QueryRunner, values: readonly ColumnSql[], warnings?: string[]): Promise<ColumnSql[]> {
     const out: ColumnSql[] = [];
     for (const sql of values) {
       if (!sql.sc.index) continue;
       const name = sql.sc.index.column.databaseName;
       if (!(await retrying(sql.dialect, () => runner.hasColumn(sql.metadata.tablePath, name)))) {
-        throw new SealedError(
-          'SEALED_CONFIG',
-          `the database has no blind index column ${name} in table ${sql.metadata.tablePath}: generate and run the migration that adds it first`,
-          { entity: sql.sc.entity, column: sql.sc.path },
-        );
+        const missing = `the database has no blind index column ${name} in table ${sql.metadata.tablePath}: generate and run the migration that adds it first`;
+        // the census reports it; a walk refuses before reading anything
+        if (warnings) {
+          warnings.push(`${sql.sc.entity}.${sql.sc.path}: ${missing}`);
+          continue;
+        }
+        throw new SealedError('SEALED_CONFIG', missing, { entity: sql.sc.entity, column: sql.sc.path });
       }
       out.push(new ColumnSql(this.dataSource, sql.metadata, sql.sc, 'index'));
     }
@@ -345,17 +349,17 @@ function isForMigration(options: KeyRotatorOptions): boolean {
  */
 function ownCipher(dataSource: DataSource, options: KeyRotatorOptions): FieldCipher | undefined {
   if (options.keys === undefined && options.indexKeys === undefined) return undefined;
-  const subscriber = () => {
-    try {
-      return fieldCipherOf(dataSource, isForMigration(options));
-    } catch {
-      return undefined;
-    }
-  };
-  const keys = options.keys === undefined ? subscriber()?.keys : requireKeyRing(options.keys, 'KeyRotator');
+  let subscriber: FieldCipher | undefined;
+  try {
+    subscriber = fieldCipherOf(dataSource, isForMigration(options));
+  } catch (e) {
+    // no (single) sealed subscriber: the options must say everything
+    if (!(e instanceof SealedError && e.code === 'SEALED_CONFIG')) throw e;
+  }
+  const keys = options.keys === undefined ? subscriber?.keys : requireKeyRing(options.keys, 'KeyRotator');
   if (keys === undefined)
     throw new SealedError('SEALED_CONFIG', 'KeyRotator: indexKeys without keys needs a sealedSubscriber on the DataSource; pass { keys } too');
-  const indexKeys = options.indexKeys === undefined ? subscriber()?.indexKeys : requireKeyRing(options.indexKeys, 'KeyRotator indexKeys');
+  const indexKeys = options.indexKeys === undefined ? subscriber?.indexKeys : requireKeyRing(options.indexKeys, 'KeyRotator indexKeys');
   return new FieldCipher(keys, indexKeys ? { indexKeys: separateIndexKeys(keys, indexKeys) } : {});
 }
 

@@ -17,6 +17,8 @@ export type WalkStatus = 'complete' | 'failed' | 'stopped' | 'incomplete' | 'not
 export interface RowFailure {
   entity: string;
   column: string;
+  /** The blind index column's property, when the failure is the index's (reindex, verify). */
+  blindIndex?: string;
   /** `id=42`, or `a=1, b=2` for composite keys; control characters escaped. */
   primaryKey: string;
   /** Key id of the envelope, when the value named one. */
@@ -30,6 +32,8 @@ export interface RowFailure {
 export interface FailureGroup {
   entity: string;
   column: string;
+  /** The blind index column's property, when the failures are the index's. */
+  blindIndex?: string;
   code: SealedErrorCode;
   /** The reason, without entity, column and row (the same for every failure of the group). */
   reason: string;

@@ -307,17 +307,25 @@ export class ColumnSql {
     return `${this.written} IS NULL`;
   }
 
-  /** For an index walk: the rows (described keys) holding any of `values` in the index column, by value. */
+  /**
+   * For an index walk: the rows (described keys) holding any of `values` in the index column, by
+   * value; as many statements as the dialect's parameter limit needs.
+   */
   async indexHolders(runner: QueryRunner, values: readonly string[]): Promise<Map<string, string>> {
     const keys = this.keys.map((k, i) => `${k} AS k${i}`).join(', ');
-    const params = Object.fromEntries(values.map((v, i) => [`x${i}`, v]));
-    const rows: ObjectLiteral[] = await runner.query(
-      ...this.escape(
-        `SELECT ${keys}, ${this.written} AS i FROM ${this.table} WHERE ${this.written} IN (${values.map((_, i) => `:x${i}`).join(', ')}) ${INTERNAL_QUERY_MARKER}`,
-        params,
-      ),
-    );
-    return new Map(rows.map((row) => [String(row.i), this.describeKey(this.keys.map((_, i) => row[`k${i}`]))]));
+    const holders = new Map<string, string>();
+    for (let from = 0; from < values.length; from += this.dialect.maxParameters) {
+      const chunk = values.slice(from, from + this.dialect.maxParameters);
+      const params = Object.fromEntries(chunk.map((v, i) => [`x${i}`, v]));
+      const rows: ObjectLiteral[] = await runner.query(
+        ...this.escape(
+          `SELECT ${keys}, ${this.written} AS i FROM ${this.table} WHERE ${this.written} IN (${chunk.map((_, i) => `:x${i}`).join(', ')}) ${INTERNAL_QUERY_MARKER}`,
+          params,
+        ),
+      );
+      for (const row of rows) holders.set(String(row.i), this.describeKey(this.keys.map((_, i) => row[`k${i}`])));
+    }
+    return holders;
   }
 
   /**

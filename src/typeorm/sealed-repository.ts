@@ -10,9 +10,10 @@ import {
 import type { FieldCipher } from '../cipher/field-cipher';
 import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
+import { SealedError } from '../errors';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { sealedColumnsOf } from '../metadata/column-plan';
-import { passesChecks, translateWhere, type TranslatedBranch } from './sealed-where';
+import { comparesEncrypted, passesChecks, translateWhere, type TranslatedBranch } from './sealed-where';
 
 type Where<T> = FindOptionsWhere<T> | FindOptionsWhere<T>[];
 
@@ -40,65 +41,124 @@ type Where<T> = FindOptionsWhere<T> | FindOptionsWhere<T>[];
  * ```
  */
 export function sealedRepository<T extends ObjectLiteral>(repository: Repository<T>): Repository<T> {
-  const cipher = fieldCipherOf(dataSourceOf(repository.manager));
-  const search = new SealedSearch(repository, cipher);
-  const find = (options: FindManyOptions<T> = {}) => search.find(options);
-  const findOne = async (options: FindOneOptions<T>) => (await search.find({ ...options, take: 1 }))[0] ?? null;
-  const orFail = async (options: FindOneOptions<T>) => {
-    const found = await findOne(options);
-    if (found === null) throw new EntityNotFoundError(repository.target, search.redacted(options.where));
+  fieldCipherOf(dataSourceOf(repository.manager)); // refuse a DataSource without a sealed subscriber now
+  // The repository's own methods; each call runs on the repository it is called on (`this`), which
+  // `manager.withRepository()` binds to a transaction.
+  const base = Object.getPrototypeOf(repository) as Repository<T>;
+  const search = (repo: Repository<T>) => new SealedSearch(repo, base, fieldCipherOf(dataSourceOf(repo.manager)));
+  async function findOne(this: Repository<T>, options: FindOneOptions<T>) {
+    return (await search(this).find({ ...options, take: 1 }))[0] ?? null;
+  }
+  async function orFail(this: Repository<T>, options: FindOneOptions<T>) {
+    const found = await findOne.call(this, options);
+    if (found === null) throw new EntityNotFoundError(this.target, search(this).redacted(options.where));
     return found;
-  };
-  const count = (options: FindManyOptions<T> = {}) => search.count(options);
-  const exists = (options: FindManyOptions<T> = {}) => search.exists(options);
+  }
   const methods: Record<string, unknown> = {
-    find,
-    findBy: (where: Where<T>) => find({ where }),
+    find(this: Repository<T>, options: FindManyOptions<T> = {}) {
+      return search(this).find(options);
+    },
+    findBy(this: Repository<T>, where: Where<T>) {
+      return search(this).find({ where });
+    },
     findOne,
-    findOneBy: (where: Where<T>) => findOne({ where }),
+    findOneBy(this: Repository<T>, where: Where<T>) {
+      return findOne.call(this, { where });
+    },
     findOneOrFail: orFail,
-    findOneByOrFail: (where: Where<T>) => orFail({ where }),
-    findAndCount: (options: FindManyOptions<T> = {}) => search.findAndCount(options),
-    findAndCountBy: (where: Where<T>) => search.findAndCount({ where }),
-    count,
-    countBy: (where: Where<T>) => count({ where }),
-    exists,
-    existsBy: (where: Where<T>) => exists({ where }),
+    findOneByOrFail(this: Repository<T>, where: Where<T>) {
+      return orFail.call(this, { where });
+    },
+    findAndCount(this: Repository<T>, options: FindManyOptions<T> = {}) {
+      return search(this).findAndCount(options);
+    },
+    findAndCountBy(this: Repository<T>, where: Where<T>) {
+      return search(this).findAndCount({ where });
+    },
+    count(this: Repository<T>, options: FindManyOptions<T> = {}) {
+      return search(this).count(options);
+    },
+    countBy(this: Repository<T>, where: Where<T>) {
+      return search(this).count({ where });
+    },
+    exists(this: Repository<T>, options: FindManyOptions<T> = {}) {
+      return search(this).exists(options);
+    },
+    existsBy(this: Repository<T>, where: Where<T>) {
+      return search(this).exists({ where });
+    },
   };
   // TypeORM 0.3 also has the older name `exist`.
-  if (typeof (repository as { exist?: unknown }).exist === 'function') methods.exist = exists;
+  if (typeof (repository as { exist?: unknown }).exist === 'function') methods.exist = methods.exists;
+  // Methods whose criteria would send a value to SQL that the query guard then refuses (after
+  // TypeORM has logged it): refused before any SQL when the criteria compare an encrypted field.
+  for (const [name, at] of CRITERIA_METHODS) {
+    const own = (base as unknown as Record<string, unknown>)[name];
+    if (typeof own !== 'function') continue;
+    methods[name] = async function (this: Repository<T>, ...args: unknown[]) {
+      refuseEncryptedCriteria(this.metadata, name, args[at]);
+      return (own as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
   return repository.extend(methods as never) as Repository<T>;
+}
+
+/** Repository methods that take criteria, and the position of the criteria argument. */
+const CRITERIA_METHODS: readonly (readonly [string, number])[] = [
+  ['update', 0],
+  ['delete', 0],
+  ['softDelete', 0],
+  ['restore', 0],
+  ['increment', 0],
+  ['decrement', 0],
+  ['sum', 1],
+  ['average', 1],
+  ['minimum', 1],
+  ['maximum', 1],
+];
+
+/** `SEALED_UNSUPPORTED_QUERY` when criteria (an object or an array of them) compare an encrypted field with a value. */
+function refuseEncryptedCriteria(metadata: EntityMetadata, method: string, criteria: unknown): void {
+  const wheres = Array.isArray(criteria) ? criteria : [criteria];
+  if (!wheres.some((where) => comparesEncrypted(metadata, where))) return;
+  throw new SealedError(
+    'SEALED_UNSUPPORTED_QUERY',
+    `${method}() with an encrypted field in its criteria would send the value to SQL: find the rows with this repository's find methods first, then ${method}() them by primary key`,
+    { entity: metadata.name },
+  );
 }
 
 /** How {@link sealedRepository} answers a search: candidates from the database, re-checked after decryption. */
 class SealedSearch<T extends ObjectLiteral> {
   constructor(
+    /** The repository the method was called on. */
     private readonly repository: Repository<T>,
+    /** The repository's own methods (without sealedRepository's), called on `repository`. */
+    private readonly base: Repository<T>,
     private readonly cipher: FieldCipher,
   ) {}
 
   async find(options: FindManyOptions<T>): Promise<T[]> {
     const branches = this.translate(options.where);
-    if (!branches) return this.repository.find(options);
-    return (await this.matching(options, branches)).slice(options.skip ?? 0, options.take === undefined ? undefined : (options.skip ?? 0) + options.take);
+    if (!branches) return this.base.find.call(this.repository, options);
+    return page(await this.matching(options, branches), options);
   }
 
   async findAndCount(options: FindManyOptions<T>): Promise<[T[], number]> {
     const branches = this.translate(options.where);
-    if (!branches) return this.repository.findAndCount(options);
+    if (!branches) return this.base.findAndCount.call(this.repository, options);
     const rows = await this.matching(options, branches);
-    const from = options.skip ?? 0;
-    return [rows.slice(from, options.take === undefined ? undefined : from + options.take), rows.length];
+    return [page(rows, options), rows.length];
   }
 
   async exists(options: FindManyOptions<T>): Promise<boolean> {
     const branches = this.translate(options.where);
-    return branches ? (await this.matching(options, branches)).length > 0 : this.repository.exists(options);
+    return branches ? (await this.matching(options, branches)).length > 0 : this.base.exists.call(this.repository, options);
   }
 
   async count(options: FindManyOptions<T>): Promise<number> {
     const branches = this.translate(options.where);
-    return branches ? (await this.matching(options, branches)).length : this.repository.count(options);
+    return branches ? (await this.matching(options, branches)).length : this.base.count.call(this.repository, options);
   }
 
   /** `where` with the values of encrypted fields replaced, for errors that quote it (TypeORM's EntityNotFoundError does). */
@@ -124,10 +184,12 @@ class SealedSearch<T extends ObjectLiteral> {
   private async matching(options: FindManyOptions<T>, branches: TranslatedBranch[]): Promise<T[]> {
     const { skip: _skip, take: _take, ...rest } = options;
     const metadata = this.repository.metadata;
-    const searched = [...new Set(branches.flatMap((b) => b.checks.map((c) => c.sc.column)))];
+    // OR: the rows are matched to each branch's matches by key, so the key is selected too
+    const keyColumns = branches.length > 1 ? metadata.primaryColumns : [];
+    const searched = [...new Set([...branches.flatMap((b) => b.checks.map((c) => c.sc.column)), ...keyColumns])];
     const { select, added } = selectForCheck(metadata, options.select, searched);
     const where = branches.length === 1 ? branches[0]!.where : branches.map((b) => b.where);
-    const rows = await this.repository.find({ ...rest, ...(select ? { select } : {}), where } as FindManyOptions<T>);
+    const rows = await this.base.find.call(this.repository, { ...rest, ...(select ? { select } : {}), where } as FindManyOptions<T>);
     let matches: T[];
     if (branches.length === 1) {
       matches = rows.filter((row) => passesChecks(this.cipher, row, branches[0]!.checks));
@@ -135,8 +197,19 @@ class SealedSearch<T extends ObjectLiteral> {
       const keys = new Set<string>();
       for (const branch of branches) {
         const columns = [...new Set(branch.checks.map((c) => c.sc.column))];
-        const keySelect = selectForCheck(metadata, Object.fromEntries(metadata.primaryColumns.map((c) => [c.propertyName, true])) as never, columns).select;
-        const candidates = await this.repository.find({ where: branch.where, select: keySelect, withDeleted: options.withDeleted } as FindManyOptions<T>);
+        const keySelect = selectForCheck(
+          metadata,
+          selectOf(
+            metadata.primaryColumns.map((c) => c.propertyPath),
+            {},
+          ) as never,
+          columns,
+        ).select;
+        const candidates = await this.base.find.call(this.repository, {
+          where: branch.where,
+          select: keySelect,
+          withDeleted: options.withDeleted,
+        } as FindManyOptions<T>);
         for (const row of candidates) if (passesChecks(this.cipher, row, branch.checks)) keys.add(keyOf(metadata, row));
       }
       matches = rows.filter((row) => keys.has(keyOf(metadata, row)));
@@ -146,12 +219,19 @@ class SealedSearch<T extends ObjectLiteral> {
   }
 }
 
+/** The page `skip` and `take` ask for. */
+function page<T>(rows: T[], { skip = 0, take }: { skip?: number; take?: number }): T[] {
+  return rows.slice(skip, take === undefined ? undefined : skip + take);
+}
+
 /** A row's primary key as one string, to compare rows of two queries. */
 function keyOf(metadata: EntityMetadata, row: ObjectLiteral): string {
   return metadata.primaryColumns
     .map((c) => {
       const value: unknown = c.getEntityValue(row);
-      return value instanceof Date ? `date:${value.getTime()}` : `${typeof value}:${String(value)}`;
+      if (value instanceof Date) return `date:${value.getTime()}`;
+      if (value instanceof Uint8Array) return `bytes:${Buffer.from(value).toString('hex')}`;
+      return `${typeof value}:${String(value)}`;
     })
     .join('\u0000');
 }

@@ -21,8 +21,14 @@ export interface TranslatedBranch {
 const FIND_OPERATORS = [Symbol.for('FindOperator'), Symbol.for('EqualOperator')];
 
 /** A TypeORM FindOperator (`In`, `IsNull`, ...), recognised across copies of TypeORM. */
-function isFindOperator(value: unknown): value is { type: string; value: unknown } {
+function isFindOperator(value: unknown): value is { type: string; value: unknown; child?: unknown } {
   return typeof value === 'object' && value !== null && FIND_OPERATORS.includes((value as { '@instanceof'?: symbol })['@instanceof']!);
+}
+
+/** `null`, `IsNull()` or `Not(IsNull())`: a condition that compares no value (SQL `IS [NOT] NULL`). */
+function isNullCheck(value: unknown): boolean {
+  if (value === null || !isFindOperator(value)) return value === null;
+  return value.type === 'isNull' || (value.type === 'not' && isFindOperator(value.child) && value.child.type === 'isNull');
 }
 
 /**
@@ -57,13 +63,13 @@ function translateLevel(
     const relation = metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded);
     if (inner && typeof value === 'object' && value !== null && !isFindOperator(value)) {
       out[key] = translateLevel(cipher, metadata, inner, value as ObjectLiteral, checks);
-    } else if (relation && searchesSealed(relation.inverseEntityMetadata, undefined, value, new Set())) {
+    } else if (relation && comparesEncrypted(relation.inverseEntityMetadata, value)) {
       throw new SealedError(
         'SEALED_UNSUPPORTED_QUERY',
         `searching an encrypted field of the related ${relation.inverseEntityMetadata.name} is not supported: find it with sealedRepository on its own repository, then search this one by its key`,
         { entity: metadata.name, column: key },
       );
-    } else if (!sc || value === undefined || value === null || (isFindOperator(value) && value.type === 'isNull')) {
+    } else if (!sc || value === undefined || isNullCheck(value)) {
       out[key] = value;
     } else {
       const values = equalityValues(sc, value);
@@ -83,15 +89,19 @@ function translateLevel(
 }
 
 /**
- * Whether a where (of a related entity, at any depth: its embedded objects and its own relations)
- * compares an encrypted field with a value: TypeORM would send that value as a parameter.
+ * Whether a where compares an encrypted field with a value, at any depth (embedded objects,
+ * relations): TypeORM would send that value to SQL as a parameter. `IsNull()` does not count.
  */
+export function comparesEncrypted(metadata: EntityMetadata, where: unknown): boolean {
+  return searchesSealed(metadata, undefined, where, new Set());
+}
+
 function searchesSealed(metadata: EntityMetadata, embedded: EmbeddedMetadata | undefined, where: unknown, seen: Set<object>): boolean {
   if (typeof where !== 'object' || where === null || isFindOperator(where) || seen.has(where)) return false;
   seen.add(where);
   const plan = sealedColumnsOf(metadata);
   return Object.entries(where).some(([key, value]) => {
-    if (value === undefined || value === null || (isFindOperator(value) && value.type === 'isNull')) return false;
+    if (value === undefined || isNullCheck(value)) return false;
     if (plan.some((sc) => sc.column.embeddedMetadata === embedded && sc.column.propertyName === key)) return true;
     const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
     if (inner) return searchesSealed(metadata, inner, value, seen);

@@ -354,7 +354,7 @@ describe.each(testDialects())('typeorm-sealed and blind indexes on %s', (dialect
     await rawUpdate(ds, 'cli_member', 'emailBlindIndex', `${indexRing.activeKeyId}:${'0'.repeat(32)}`, { column: 'id', value: id });
     const verify = await run('verify', '--continue-on-error');
     expect(verify.code).toBe(1);
-    expect(verify.stdout).toContain(`Member.email SEALED_INDEX_MISMATCH: 1 row:`);
+    expect(verify.stdout).toContain(`Member.email (blind index) SEALED_INDEX_MISMATCH: 1 row:`);
     expect(verify.stdout).toContain(`  id=${id}`);
   });
 

@@ -36,6 +36,9 @@ export class Tagged {
   @Column({ type: 'int', default: 0 }) rank!: number;
 
   @ManyToOne(() => Account, { nullable: true, onDelete: 'SET NULL' }) owner?: Account | null;
+
+  /** Encrypted, without an index. */
+  @Encrypted({ nullable: true, valueType: 'string' }) note?: string | null;
 }
 
 export const INDEXED_ENTITIES = [Account, Tagged];

@@ -26,7 +26,9 @@ describe('@Encrypted({ index }) options', () => {
     [{ bits: 260 }, /bits must be a multiple of 4/],
     [{ bits: 64, unique: true }, /a unique index needs bits >= 128 \(got 64\)/],
     [{ slow: { logN: 30 } }, /slow\.logN must be an integer from 10 to 20/],
-    [{ normalize: ['upper'] }, /each normalize step must be one of trim, lowercase, nfc, nfkc/],
+    [{ normalize: ['upper'] }, /normalize takes a step \(trim, lowercase, nfc, nfkc\), an array of steps, or a function/],
+    [{ normalize: ['toString'] }, /normalize takes a step/], // not a step, though every object has it
+    [{ normalize: 5 }, /normalize takes a step/],
     [{ column: '' }, /column must be a non-empty string/],
     [{ sorted: true }, /has no option "sorted"/],
   ])('refuses %j with SEALED_CONFIG naming the field', (options, message) => {
