@@ -212,9 +212,9 @@ function readKeyInput(input: KeyInput, label: string): { id: string; master: Uin
 
 /**
  * {@link KeyRing.fromString} with the name messages give the spec (`label`): fixed text chosen by
- * this package, never caller input, which could be a key.
+ * this package, never caller input, which could be a key. For the key providers too.
  */
-function parseRing(spec: string, label: string): KeyRing {
+export function parseRing(spec: string, label: string): KeyRing {
   if (typeof spec !== 'string' || spec.trim() === '') {
     throw new SealedError('SEALED_INVALID_KEY', `${label} is empty: expected "<active key>[,<older key>...]"`);
   }
