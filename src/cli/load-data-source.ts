@@ -13,7 +13,9 @@ const isDataSource = (value: unknown): value is DataSource =>
 /**
  * Loads a file that exports a DataSource, as TypeORM's own CLI `-d` does: the default export, or
  * the only exported DataSource. CommonJS and ES modules both work; TypeScript files need a loader
- * (compile them, or run the CLI under one such as `node --import tsx`).
+ * (compile them, or run the CLI under one such as `node --import tsx`). A default export may also
+ * be a promise of the DataSource (`module.exports = (async () => new DataSource({ ... await
+ * keyRingFromFile(...) ... }))()`), for keys loaded asynchronously in a CommonJS file.
  */
 export async function loadDataSource(file: string): Promise<DataSource> {
   const path = resolve(process.cwd(), file);
@@ -30,6 +32,14 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
     throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }
+  if (isThenable(module.default)) {
+    try {
+      module = { ...module, default: await module.default };
+    } catch (e) {
+      const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
+      throw new DataSourceFileError(`cannot load ${shown}: its exported promise failed: ${reason}`);
+    }
+  }
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
   const found = [...new Set(candidates.filter(isDataSource))];
   if (found.length === 0) throw new DataSourceFileError(`${shown} exports no DataSource (export one as default or by name)`);
@@ -37,6 +47,9 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     throw new DataSourceFileError(`${shown} exports ${found.length} DataSources; export the one to use as default`);
   return isDataSource(module.default) ? module.default : found[0]!;
 }
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
 /**
  * What loading a file threw, by its class and code only: the message of a SyntaxError or

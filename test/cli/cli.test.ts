@@ -146,6 +146,16 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(await underNew()).toBe(10); // nothing written
   });
 
+  it('takes a data source file whose export is a promise, and reports its failure (exit 3)', async () => {
+    const file = join(__dirname, 'fixtures', 'async-data-source.js');
+    const census = await cli(['census', '--json', '-d', file], env);
+    expect(JSON.parse(census.stdout).columns.find((c: { column: string }) => c.column === 'email')).toMatchObject({ total: rows });
+    const failed = await cli(['census', '-d', file], { ...env, CLI_KEY_FILE: join(dir, 'no-such-key-file') });
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toContain('its exported promise failed: SEALED_INVALID_KEY: the key file cannot be read (ENOENT)');
+    expect(failed.stderr).not.toContain('no-such-key-file');
+  });
+
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {
     const unknown = await run('rotate', '--entity', 'Nope');
     expect(unknown.code).toBe(2);
