@@ -187,6 +187,7 @@ export class KeyRotator {
           `${this.options.entities ? 'the entities given have' : "this DataSource's entities have"} no blind index (@Encrypted({ index }))`,
         );
       }
+      if (mode !== 'verify') await this.refuseUnknownIndexKeys(runner, indexes);
       const columns = mode === 'reindex' ? indexes : [...values, ...indexes];
       const failures = new FailureTally(this.maxFailures);
       const walks: ColumnWalk[] = [];
@@ -246,18 +247,25 @@ export class KeyRotator {
   }
 
   /** Fail closed before writing: every key id in the data must be in the ring. */
-  private async refuseUnknownKeys(runner: QueryRunner, columns: readonly ColumnSql[]): Promise<void> {
-    const unknown = new Map<string, string[]>();
-    for (const sql of columns) {
-      for (const id of (await censusOf(runner, sql, this.cipher.keys)).unknownKeyIds)
-        unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
-    }
-    if (unknown.size === 0) return;
-    const list = [...unknown].map(([id, where]) => `${id} (in ${where.join(', ')})`).join('; ');
-    throw new SealedError(
-      'SEALED_WRONG_KEY',
-      `the data holds values under key ids the ring lacks: ${list}. Add those keys as decryptOnly keys; nothing was written`,
-      { keyId: [...unknown.keys()][0]! },
+  private refuseUnknownKeys(runner: QueryRunner, columns: readonly ColumnSql[]): Promise<void> {
+    return refuseUnknown(
+      columns,
+      async (sql) => (await censusOf(runner, sql, this.cipher.keys)).unknownKeyIds,
+      (list) => `the data holds values under key ids the ring lacks: ${list}. Add those keys as decryptOnly keys; nothing was written`,
+    );
+  }
+
+  /**
+   * Fail closed before writing an index: every index key id in the data must be in the index ring.
+   * A rotator with an older ring (a host not yet given the new index key) would otherwise move
+   * index values back to a key the application is about to drop, and lookups would miss them.
+   */
+  private refuseUnknownIndexKeys(runner: QueryRunner, indexes: readonly ColumnSql[]): Promise<void> {
+    return refuseUnknown(
+      indexes,
+      async (sql) => (await indexCensusOf(runner, sql, this.cipher.indexKeys)).unknownKeyIds,
+      (list) =>
+        `blind index values are under index key ids the index ring lacks: ${list}. Give the rotator the application's current index keys (a newer key, first), or, for a key retired for good, set those index values to NULL; nothing was written`,
     );
   }
 
@@ -341,6 +349,21 @@ const FOR_MIGRATION = Symbol('forMigration');
 
 function isForMigration(options: KeyRotatorOptions): boolean {
   return (options as { [FOR_MIGRATION]?: boolean })[FOR_MIGRATION] === true;
+}
+
+/** `SEALED_WRONG_KEY` naming each unknown key id and the columns holding it, when `unknownIdsOf` finds any. */
+async function refuseUnknown(
+  columns: readonly ColumnSql[],
+  unknownIdsOf: (sql: ColumnSql) => Promise<string[]>,
+  message: (list: string) => string,
+): Promise<void> {
+  const unknown = new Map<string, string[]>();
+  for (const sql of columns) {
+    for (const id of await unknownIdsOf(sql)) unknown.set(id, [...(unknown.get(id) ?? []), `${sql.sc.entity}.${sql.sc.path}`]);
+  }
+  if (unknown.size === 0) return;
+  const list = [...unknown].map(([id, where]) => `${id} (in ${where.join(', ')})`).join('; ');
+  throw new SealedError('SEALED_WRONG_KEY', message(list), { keyId: [...unknown.keys()][0]! });
 }
 
 /**

@@ -184,7 +184,10 @@ export class EntitySealer {
   restore(entity: ObjectLiteral | object | undefined): void {
     if (!entity) return;
     for (const r of this.replaced.get(entity)?.fields ?? []) {
-      if (holdsSealed(r, entity)) putBack(r, r.late ? r.late.value : r.original);
+      // An index property is the sealer's alone: it gets back what the caller's object held, in the
+      // embedded object holding it now (TypeORM makes one after an insert if there was none).
+      if (r.derived) putBack({ ...r, holder: embeddedHolder(entity, r.column) ?? r.holder }, r.original);
+      else if (holdsSealed(r, entity)) putBack(r, r.late ? r.late.value : r.original);
     }
     this.forget(entity);
   }
@@ -287,6 +290,15 @@ function dropCarriers(sealed: Sealed, entity: object): void {
   for (const r of sealed.fields) if (sealed.state.carriers.get(r.written as string) === entity) sealed.state.carriers.delete(r.written as string);
 }
 
+/** The embedded object (or the entity) a column is a property of now; undefined when an embedded object on the way is missing. */
+function embeddedHolder(entity: object, column: ColumnMetadata): object | undefined {
+  let holder: unknown = entity;
+  for (const name of column.embeddedMetadata?.parentPropertyNames ?? []) {
+    holder = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[name] : undefined;
+  }
+  return typeof holder === 'object' && holder !== null ? holder : undefined;
+}
+
 /** The object a sealed field is a property of: the entity itself, or the embedded object (`user.address`) holding it. */
 function holderOf(sc: SealedColumn, entity: ObjectLiteral): object {
   let holder: ObjectLiteral = entity;
@@ -359,7 +371,9 @@ function putIndex(
   const holder = holderOf(sc, entity);
   const current = column.getEntityValue(entity);
   const previous = earlier?.find((r) => r.column === column && r.written === current);
-  if (current === value && !previous) return;
+  // An index left undefined is recorded too: TypeORM sets an unwritten nullable column to null in
+  // the caller's object after an insert, and restoring the index removes that null again.
+  if (current === value && !previous && value !== undefined) return;
   const r: Replaced = {
     column,
     original: previous ? previous.original : current,

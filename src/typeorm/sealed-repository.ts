@@ -220,8 +220,18 @@ class SealedSearch<T extends ObjectLiteral> {
 }
 
 /** The page `skip` and `take` ask for. */
-function page<T>(rows: T[], { skip = 0, take }: { skip?: number; take?: number }): T[] {
+function page<T>(rows: T[], options: { skip?: unknown; take?: unknown }): T[] {
+  const skip = count(options.skip, 'skip') ?? 0;
+  const take = count(options.take, 'take');
   return rows.slice(skip, take === undefined ? undefined : skip + take);
+}
+
+/** `skip` or `take` as a number: absent for undefined and null (as TypeORM reads them), a non-negative integer (also written as a string), else refused. */
+function count(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new SealedError('SEALED_UNSUPPORTED_QUERY', `${name} must be a non-negative integer`);
+  return n;
 }
 
 /** A row's primary key as one string, to compare rows of two queries. */
@@ -295,7 +305,14 @@ function selectOf(paths: readonly string[], into: Record<string, unknown>): Reco
 
 /** Removes a field from a loaded row (from its embedded object for an embedded column). */
 function dropField(row: ObjectLiteral, column: ColumnMetadata): void {
-  let holder: ObjectLiteral | undefined = row;
-  for (const name of column.embeddedMetadata?.parentPropertyNames ?? []) holder = holder?.[name] as ObjectLiteral | undefined;
-  if (holder) delete holder[column.propertyName];
+  const path: ObjectLiteral[] = [row];
+  for (const name of column.embeddedMetadata?.parentPropertyNames ?? []) {
+    const next: unknown = path.at(-1)![name];
+    if (typeof next !== 'object' || next === null) return;
+    path.push(next as ObjectLiteral);
+  }
+  delete path.at(-1)![column.propertyName];
+  // embedded objects that held nothing else were made for the dropped field: remove them too
+  const names = column.embeddedMetadata?.parentPropertyNames ?? [];
+  for (let i = path.length - 1; i > 0 && Object.keys(path[i]!).length === 0; i--) delete path[i - 1]![names[i - 1]!];
 }

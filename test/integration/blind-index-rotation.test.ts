@@ -102,6 +102,13 @@ describe.each(testDialects())('blind indexes and the rotator on %s', (dialect: D
     } finally {
       await ds.destroy();
     }
+    // A rotator still given only the old index key refuses to move values back to it.
+    const stale = await open(ringA, false);
+    try {
+      await expect(new KeyRotator(stale).reindex()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY', keyId: ringBA.activeKeyId });
+    } finally {
+      await stale.destroy();
+    }
     // The old index key can go.
     const after = await open(ringB, false);
     try {
@@ -229,6 +236,8 @@ describe.each(testDialects())('blind indexes and the rotator on %s', (dialect: D
       expect(verify.warnings.join('\n')).toContain('Account.email (index emailBlindIndex): 1 rows have a value but no index value');
       const census = (await new KeyRotator(ds).census()).indexes.find((i) => i.column === 'email')!;
       expect(census).toMatchObject({ missing: 1, malformed: 1, unknownKeyIds: [lost], byKeyId: { [ringA.activeKeyId]: 3, [lost]: 1 } });
+      await expect(new KeyRotator(ds).reindex()).rejects.toMatchObject({ code: 'SEALED_WRONG_KEY', keyId: lost });
+      await rawUpdate(ds, 'sealed_account', 'emailBlindIndex', null, { column: 'id', value: rows[2]!.id }); // a key retired for good
       expect((await new KeyRotator(ds).reindex()).status).toBe('complete');
       expect((await new KeyRotator(ds).verify()).status).toBe('complete');
     });

@@ -343,6 +343,36 @@ describe.each(testDialects())('blind indexes on %s', (dialect) => {
     });
   });
 
+  it('pages as TypeORM reads skip and take, and refuses what it cannot read', async () => {
+    await plain.save(['p1', 'p2', 'p3'].map((login) => account(login, null, { contact: { phone: '555' } })));
+    const search = (skip: unknown, take: unknown) => accounts.find({ where: { contact: { phone: '555' } }, order: { login: 'ASC' }, skip, take } as never);
+    expect((await search(null, null)).map((a) => a.login)).toEqual(['p1', 'p2', 'p3']);
+    expect((await search('1', '1')).map((a) => a.login)).toEqual(['p2']);
+    for (const [skip, take] of [
+      [-1, undefined],
+      [undefined, 1.5],
+      [undefined, 'all'],
+    ]) {
+      await expect(search(skip, take)).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_QUERY' });
+    }
+  });
+
+  it("leaves no index property and no empty embedded object in the caller's or loaded objects", async () => {
+    const fresh = plain.create({ login: 'bare', email: 'bare@example.com' });
+    await plain.save(fresh);
+    expect(Object.keys(fresh).filter((k) => k.endsWith('BlindIndex'))).toEqual([]);
+    expect(Object.keys(fresh.contact ?? {})).not.toContain('phoneBlindIndex');
+    const loaded = await plain.findOneByOrFail({ login: 'bare' });
+    loaded.login = 'bare2';
+    await plain.save(loaded);
+    expect(Object.keys(loaded).filter((k) => k.endsWith('BlindIndex'))).toEqual([]);
+    await plain.save(account('shell', null, { contact: { phone: '777' } }));
+    expect(await accounts.findOne({ where: { contact: { phone: '777' } }, select: { id: true, login: true } })).toEqual({
+      id: expect.any(Number),
+      login: 'shell',
+    });
+  });
+
   it('answers an OR search whose select leaves out the primary key', async () => {
     await plain.save([account('a', 'a@example.com'), account('b', 'b@example.com')]);
     const rows = await accounts.find({ where: [{ email: 'a@example.com' }, { login: 'b' }], select: { login: true }, order: { login: 'ASC' } });
