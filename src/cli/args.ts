@@ -16,6 +16,7 @@ export interface CliArgs {
   json: boolean;
   quiet: boolean;
   yes: boolean;
+  recompute: boolean;
   keysEnv?: string;
   indexKeysEnv?: string;
 }
@@ -32,11 +33,22 @@ const FLAGS: Record<string, keyof CliArgs> = {
   '--json': 'json',
   '--quiet': 'quiet',
   '--yes': 'yes',
+  '--recompute': 'recompute',
 };
 
 /** Parses `argv` (without node and the script). */
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { help: false, version: false, entities: [], dryRun: false, continueOnError: false, json: false, quiet: false, yes: false };
+  const args: CliArgs = {
+    help: false,
+    version: false,
+    entities: [],
+    dryRun: false,
+    continueOnError: false,
+    json: false,
+    quiet: false,
+    yes: false,
+    recompute: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];

@@ -137,6 +137,9 @@ the run unless --continue-on-error is given.
 
 ${WALK_OPTIONS}
 ${DRY_RUN}
+  --recompute              read every row and rewrite each index value that differs from its
+                           value's, also stale ones under the active index key (verify reports
+                           them as SEALED_INDEX_MISMATCH)
 
 ${EXIT_CODES}`,
   'decrypt-all': `Usage: typeorm-sealed decrypt-all -d <file> --yes [options]
@@ -249,7 +252,7 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
       io.stdout.write(args.json ? `${toJson(census)}\n` : `${formatCensus(census)}\n`);
       return censusIsClean(census) ? EXIT.ok : EXIT.incomplete;
     }
-    const report = await walk(rotator, command);
+    const report = await walk(rotator, command, args);
     progress.end();
     io.stdout.write(args.json ? `${toJson(report)}\n` : `${formatReport(report)}\n`);
     return report.status === 'complete' ? EXIT.ok : EXIT.incomplete;
@@ -285,7 +288,7 @@ function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEn
   return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env), ...indexKeys };
 }
 
-function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census'>): Promise<RotationReport> {
+function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census'>, args: CliArgs): Promise<RotationReport> {
   switch (command) {
     case 'verify':
       return rotator.verify();
@@ -294,7 +297,7 @@ function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'c
     case 'encrypt-existing':
       return rotator.encryptExisting();
     case 'reindex':
-      return rotator.reindex();
+      return rotator.reindex({ recompute: args.recompute });
     case 'decrypt-all':
       return rotator.decryptAll();
   }

@@ -16,6 +16,8 @@ export interface WalkSettings {
   batchSize: number;
   dryRun: boolean;
   stopOnFailure: boolean;
+  /** Reindex: read every row and rewrite each index value that differs from its value's, not only missing ones and those under an older index key. */
+  recompute?: boolean;
   onProgress?: (progress: RotationProgress) => void;
 }
 
@@ -86,7 +88,9 @@ export class ColumnWalk {
   async run(runner: QueryRunner): Promise<boolean> {
     const { mode, dryRun } = this.settings;
     const { cipher } = this.settings;
-    const condition = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId);
+    // `left` selects what keeps the goal from being reached; the batches read it, or every row to recompute
+    const left = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId);
+    const condition = this.settings.recompute && this.sql.target === 'index' ? '1 = 1' : left;
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
     const started = Date.now();
@@ -117,7 +121,7 @@ export class ColumnWalk {
         cursor = end;
       }
       if (!writes || !progressed) break;
-      if ((await this.sql.count(runner, condition)) <= this.failedKeys.size) break;
+      if ((await this.sql.count(runner, left)) <= this.failedKeys.size) break;
     }
     await this.finish(runner, stopped);
     return !stopped;
@@ -365,7 +369,10 @@ export class ColumnWalk {
       throw e;
     }
     try {
-      if (mode !== 'verify') return { next: cipher.index(sc, value, ctx) };
+      if (mode !== 'verify') {
+        const next = cipher.index(sc, value, ctx);
+        return next === index ? {} : { next };
+      }
       if (index === null || index === undefined) return {}; // missing: counted as remaining, filled by reindex
       const keyId = cipher.indexKeyIdOf(index);
       const mismatch = (why: string) =>

@@ -116,10 +116,19 @@ export class KeyRotator {
    * made active), from its decrypted value, and writes it with a compare-and-swap on the value, so
    * a concurrent application write (which writes both) wins. Lookups keep finding every row
    * meanwhile: they match each key of the index key ring. Needs the index keys (the subscriber's
-   * `indexKeys`, or `options.indexKeys`).
+   * `indexKeys`, or `options.indexKeys`). With `recompute`, it reads every row and rewrites each
+   * index value that differs from its value's: also values under the active index key that went
+   * stale (written by an instance without the index during a rolling deploy, or after a change of
+   * `normalize`), which `verify` reports as `SEALED_INDEX_MISMATCH`. Default: `false`.
+   *
+   * @example
+   * ```ts
+   * await new KeyRotator(dataSource).reindex();                    // fill and move to the active index key
+   * await new KeyRotator(dataSource).reindex({ recompute: true }); // also repair stale index values
+   * ```
    */
-  reindex(): Promise<RotationReport> {
-    return this.walk('reindex');
+  reindex(options: { recompute?: boolean } = {}): Promise<RotationReport> {
+    return this.walk('reindex', options.recompute ?? false);
   }
 
   /**
@@ -168,7 +177,7 @@ export class KeyRotator {
     });
   }
 
-  private async walk(mode: RotationMode): Promise<RotationReport> {
+  private async walk(mode: RotationMode, recompute = false): Promise<RotationReport> {
     const started = Date.now();
     return this.withRunner(async (runner) => {
       const values = await this.columns(runner, { textOnly: true });
@@ -197,6 +206,7 @@ export class KeyRotator {
         batchSize: this.batchSize,
         dryRun: this.options.dryRun ?? false,
         stopOnFailure: this.options.stopOnFailure ?? true,
+        recompute,
         ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
       };
       let stopped = false;

@@ -366,6 +366,11 @@ describe.each(testDialects())('typeorm-sealed and blind indexes on %s', (dialect
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain(`Member.email (blind index) SEALED_INDEX_MISMATCH: 1 row:`);
     expect(verify.stdout).toContain(`  id=${id}`);
+    expect((await run('reindex')).stdout).toMatch(/Member\.email \(blind index\)\s+0\s+0\s/); // under the active key: not revisited
+    const recomputed = await run('reindex', '--recompute');
+    expect(recomputed.code).toBe(0);
+    expect(recomputed.stdout).toMatch(new RegExp(`Member\\.email \\(blind index\\)\\s+${rows}\\s+1\\s`));
+    expect((await run('verify')).code).toBe(0);
   });
 
   it('reindex exits 3 when no entity has a blind index, before writing anything', async () => {

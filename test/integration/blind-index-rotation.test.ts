@@ -186,6 +186,24 @@ describe.each(testDialects())('blind indexes and the rotator on %s', (dialect: D
     });
   });
 
+  it('reindex with recompute repairs index values that went stale under the active index key', async () => {
+    await withFresh(ringA, async (ds) => {
+      const accounts = ds.getRepository(Account);
+      await accounts.save(['x', 'y', 'z'].map((n) => ({ login: n, email: null, backupEmail: `${n}@example.com`, contact: { phone: null } })));
+      // x's backup index now holds y's value: stale under the active index key (as after an old instance wrote the field)
+      const [yIndex] = await rawColumn(ds, 'sealed_account', 'backupEmailBlindIndex', { column: 'login', value: 'y' });
+      await rawUpdate(ds, 'sealed_account', 'backupEmailBlindIndex', yIndex, { column: 'login', value: 'x' });
+      expect((await new KeyRotator(ds, { stopOnFailure: false }).verify()).failures.map((f) => f.code)).toEqual(['SEALED_INDEX_MISMATCH']);
+      expect((await new KeyRotator(ds).reindex()).columns.find((c) => c.blindIndex === 'backupEmailBlindIndex')).toMatchObject({ rewritten: 0 });
+      const dry = await new KeyRotator(ds, { dryRun: true }).reindex({ recompute: true });
+      expect(dry.columns.find((c) => c.blindIndex === 'backupEmailBlindIndex')).toMatchObject({ examined: 3, rewritten: 1 });
+      const report = await new KeyRotator(ds).reindex({ recompute: true });
+      expect(report.columns.find((c) => c.blindIndex === 'backupEmailBlindIndex')).toMatchObject({ examined: 3, rewritten: 1, status: 'complete' });
+      expect((await new KeyRotator(ds).verify()).status).toBe('complete');
+      expect((await sealedRepository(accounts).findOneBy({ backupEmail: 'x@example.com' }))?.login).toBe('x');
+    });
+  });
+
   it('verify reports a value that fails to open once, not again for its index', async () => {
     await withFresh(ringA, async (ds) => {
       await save(ds, emails(3));
