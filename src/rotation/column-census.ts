@@ -59,6 +59,11 @@ export function missingIndexNote(rows: number): string {
   return `${rows} rows have a value but no index value, so lookups miss them: run reindex`;
 }
 
+/** The index key ids counted in `byKeyId` that `indexKeys` lacks (none without a ring to check against). */
+export function lackingKeyIds(byKeyId: Record<string, number>, indexKeys: KeySource | undefined): string[] {
+  return indexKeys ? Object.keys(byKeyId).filter((id) => !indexKeys.has(id)) : [];
+}
+
 /** Counts one blind index with SQL on its column (no value is opened). */
 export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql, indexKeys: KeySource | undefined): Promise<IndexCensus> {
   const counts = await sql.indexCounts(runner);
@@ -69,7 +74,7 @@ export async function indexCensusOf(runner: QueryRunner, sql: ColumnSql, indexKe
     blindIndex: sql.sc.index!.column.propertyPath,
     table: sql.metadata.tablePath,
     ...counts,
-    unknownKeyIds: indexKeys ? Object.keys(counts.byKeyId).filter((id) => !indexKeys.has(id)) : [],
+    unknownKeyIds: lackingKeyIds(counts.byKeyId, indexKeys),
     largestBucketShare: indexed > 0 ? counts.largestBucket / indexed : 0,
   };
 }
@@ -90,7 +95,7 @@ export function indexWarning(index: IndexCensus, indexKeys: KeySource | undefine
     notes.push(`${index.malformed} values of the index column are not index values (written by something else): set them to NULL and run reindex`);
   const old = Object.keys(index.byKeyId).filter((id) => id !== indexKeys?.activeKeyId);
   if (indexKeys && old.length > 0) {
-    const lacking = old.filter((id) => !indexKeys.has(id));
+    const lacking = index.unknownKeyIds;
     notes.push(
       `index values under ${old.join(', ')}, not the active index key${lacking.length ? ` (${lacking.join(', ')} not in the index key ring: lookups miss those rows)` : ''}: run reindex`,
     );

@@ -5,7 +5,7 @@ import { dataSourceOf } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
-import { censusOf, emptiedWarning, indexCensusOf, indexWarning } from './column-census';
+import { censusOf, emptiedWarning, indexCensusOf, indexWarning, lackingKeyIds } from './column-census';
 import { columnTypesOf, holdsEnvelopes } from './column-type';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
@@ -273,7 +273,7 @@ export class KeyRotator {
   private refuseUnknownIndexKeys(runner: QueryRunner, indexes: readonly ColumnSql[]): Promise<void> {
     return refuseUnknown(
       indexes,
-      async (sql) => (await indexCensusOf(runner, sql, this.cipher.indexKeys)).unknownKeyIds,
+      async (sql) => lackingKeyIds((await sql.indexKeyCounts(runner)).byKeyId, this.cipher.indexKeys),
       (list) =>
         `blind index values are under index key ids the index ring lacks: ${list}. Give the rotator the application's current index keys (a newer key, first), or, for a key retired for good, set those index values to NULL; nothing was written`,
     );

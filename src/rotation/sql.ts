@@ -344,6 +344,17 @@ export class ColumnSql {
       runner,
       `SELECT MAX(c) AS m FROM (SELECT COUNT(*) AS c FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY ${this.written}) g ${INTERNAL_QUERY_MARKER}`,
     );
+    return {
+      values: Number(totals!.n),
+      missing: Number(totals!.missing ?? 0),
+      ...(await this.indexKeyCounts(runner)),
+      distinct: Number(totals!.d),
+      largestBucket: Number(largest?.m ?? 0),
+    };
+  }
+
+  /** A blind index's values per index key id (one GROUP BY on the key id prefix), and the values that are not index values. */
+  async indexKeyCounts(runner: QueryRunner): Promise<{ byKeyId: Record<string, number>; malformed: number }> {
     const perKey = await this.read<{ k: string; n: unknown }[]>(
       runner,
       `SELECT SUBSTR(${this.dialect.asText(this.written)}, 1, 9) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
@@ -356,14 +367,7 @@ export class ColumnSql {
       if (id === undefined) malformed += Number(n);
       else byKeyId[id] = (byKeyId[id] ?? 0) + Number(n);
     }
-    return {
-      values: Number(totals!.n),
-      missing: Number(totals!.missing ?? 0),
-      byKeyId,
-      malformed,
-      distinct: Number(totals!.d),
-      largestBucket: Number(largest?.m ?? 0),
-    };
+    return { byKeyId, malformed };
   }
 
   /** A read outside the batches, retried while the database is busy (SQLite beside a writer). */

@@ -301,13 +301,7 @@ function embeddedHolder(entity: object, column: ColumnMetadata): object | undefi
 
 /** The object a sealed field is a property of: the entity itself, or the embedded object (`user.address`) holding it. */
 function holderOf(sc: SealedColumn, entity: ObjectLiteral): object {
-  let holder: ObjectLiteral = entity;
-  for (const name of sc.column.embeddedMetadata?.parentPropertyNames ?? []) {
-    const next: unknown = holder[name];
-    if (typeof next !== 'object' || next === null) return entity;
-    holder = next as ObjectLiteral;
-  }
-  return holder;
+  return embeddedHolder(entity, sc.column) ?? entity;
 }
 
 /**

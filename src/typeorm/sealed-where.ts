@@ -56,11 +56,8 @@ function translateLevel(
 ): ObjectLiteral {
   if (typeof level !== 'object' || level === null || isFindOperator(level)) return level;
   const out: ObjectLiteral = {};
-  const plan = sealedColumnsOf(metadata);
   for (const [key, value] of Object.entries(level)) {
-    const sc = plan.find((c) => c.column.embeddedMetadata === embedded && c.column.propertyName === key);
-    const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
-    const relation = metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded);
+    const { sc, inner, relation } = fieldAt(metadata, embedded, key);
     if (inner && typeof value === 'object' && value !== null && !isFindOperator(value)) {
       out[key] = translateLevel(cipher, metadata, inner, value as ObjectLiteral, checks);
     } else if (relation && comparesEncrypted(relation.inverseEntityMetadata, value)) {
@@ -99,15 +96,25 @@ export function comparesEncrypted(metadata: EntityMetadata, where: unknown): boo
 function searchesSealed(metadata: EntityMetadata, embedded: EmbeddedMetadata | undefined, where: unknown, seen: Set<object>): boolean {
   if (typeof where !== 'object' || where === null || isFindOperator(where) || seen.has(where)) return false;
   seen.add(where);
-  const plan = sealedColumnsOf(metadata);
   return Object.entries(where).some(([key, value]) => {
     if (value === undefined || isNullCheck(value)) return false;
-    if (plan.some((sc) => sc.column.embeddedMetadata === embedded && sc.column.propertyName === key)) return true;
-    const inner = (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key);
+    const { sc, inner, relation } = fieldAt(metadata, embedded, key);
+    if (sc) return true;
     if (inner) return searchesSealed(metadata, inner, value, seen);
-    const relation = metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded);
     return relation !== undefined && searchesSealed(relation.inverseEntityMetadata, undefined, value, seen);
   });
+}
+
+/** What a key of a `where` names at one level of an entity (the entity, or one of its embedded objects). */
+function fieldAt(metadata: EntityMetadata, embedded: EmbeddedMetadata | undefined, key: string) {
+  return {
+    /** An encrypted field. */
+    sc: sealedColumnsOf(metadata).find((c) => c.column.embeddedMetadata === embedded && c.column.propertyName === key),
+    /** An embedded object. */
+    inner: (embedded?.embeddeds ?? metadata.embeddeds).find((e) => e.propertyName === key),
+    /** A relation. */
+    relation: metadata.relations.find((r) => r.propertyName === key && r.embeddedMetadata === embedded),
+  };
 }
 
 /** The plaintext values an equality condition on an encrypted field names. */
