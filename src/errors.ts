@@ -14,6 +14,14 @@ export type SealedErrorCode =
   | 'SEALED_WRONG_KEY'
   /** Authentication failed: the value was altered, truncated, or moved from another table/column. */
   | 'SEALED_TAMPERED'
+  /** A value's data key was shredded (destroyed on purpose in a key vault): the value can never be read again. */
+  | 'SEALED_SHREDDED'
+  /**
+   * A key vault's table of data keys is missing, cannot be read, or holds a row that is not a
+   * data key (a wrong id, scope or state); or a data key is wrapped by something no configured
+   * wrapper unwraps.
+   */
+  | 'SEALED_KEY_STORE'
   /** The value starts like an envelope but is not a well-formed one (version, algorithm, key id, body). */
   | 'SEALED_MALFORMED'
   /** A stored value is plaintext and plaintext passthrough is not enabled. */

@@ -1,6 +1,10 @@
 /** The CLI's commands, as typed on the command line. */
-export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'reindex', 'decrypt-all'] as const;
+export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'reindex', 'decrypt-all', 'keys'] as const;
 export type Command = (typeof COMMANDS)[number];
+
+/** What `keys` does to a key vault's data keys. */
+export const KEY_ACTIONS = ['list', 'create', 'activate', 'rewrap', 'shred'] as const;
+export type KeyAction = (typeof KEY_ACTIONS)[number];
 
 /** Parsed command line. */
 export interface CliArgs {
@@ -17,6 +21,12 @@ export interface CliArgs {
   quiet: boolean;
   yes: boolean;
   recompute: boolean;
+  /** `keys create --activate`. */
+  activate: boolean;
+  /** `keys <action>`. */
+  keyAction?: KeyAction;
+  /** `keys activate|shred <key id>`. */
+  keyId?: string;
   keysEnv?: string;
   indexKeysEnv?: string;
 }
@@ -34,6 +44,7 @@ const FLAGS: Record<string, keyof CliArgs> = {
   '--quiet': 'quiet',
   '--yes': 'yes',
   '--recompute': 'recompute',
+  '--activate': 'activate',
 };
 
 /** Parses `argv` (without node and the script). */
@@ -48,6 +59,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     quiet: false,
     yes: false,
     recompute: false,
+    activate: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -78,6 +90,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     } else if (args.command === undefined) {
       if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command ${shown(name)}; commands: ${COMMANDS.join(', ')}`);
       args.command = name as Command;
+    } else if (args.command === 'keys' && args.keyAction === undefined) {
+      if (!(KEY_ACTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown keys action ${shown(name)}; actions: ${KEY_ACTIONS.join(', ')}`);
+      args.keyAction = name as KeyAction;
+    } else if ((args.keyAction === 'activate' || args.keyAction === 'shred') && args.keyId === undefined) {
+      if (!/^[0-9a-f]{8}$/.test(name)) throw new UsageError('a data key id is 8 lowercase hex characters (as keys list prints it); the argument is not echoed');
+      args.keyId = name;
     } else {
       throw new UsageError(`unexpected argument ${shown(name)} (arguments are not echoed unless they look like a command or option name)`);
     }

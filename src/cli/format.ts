@@ -2,7 +2,7 @@ import { INVISIBLE_CHARACTERS, printable } from '../errors';
 import type { CensusReport, RotationReport } from '../rotation/report';
 
 /** Left-aligned text table; every cell is made printable (primary keys and names come from stored data). */
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const cells = rows.map((r) => r.map(printable));
   const widths = head.map((h, i) => Math.max(printable(h).length, ...cells.map((r) => r[i]!.length)));
   const line = (row: string[]) =>
@@ -33,6 +33,8 @@ export function formatCensus(census: CensusReport): string {
   const unknown = [...new Set(census.columns.flatMap((c) => c.unknownKeyIds))];
   const notes = [`* active key ${census.activeKeyId}`];
   if (unknown.length) notes.push(`key ids not in the ring: ${unknown.join(', ')} (values under them cannot be opened)`);
+  const shredded = census.columns.reduce((n, c) => n + c.shredded, 0);
+  if (shredded > 0) notes.push(`${shredded} values are under shredded data keys: unreadable for good`);
   return [table(head, rows), '', ...notes, ...indexTable(census), ...section('warnings:', census.warnings)].join('\n');
 }
 

@@ -10,35 +10,11 @@ import { parseArgs, UsageError, type CliArgs, type Command } from './args';
 import { describeForeignError } from './foreign-error';
 import { formatCensus, formatReport, toJson } from './format';
 import { DataSourceFileError, loadDataSource } from './load-data-source';
+import { EXIT } from './exit';
+import { keysUsageError, runKeys } from './keys-command';
 import { progressPrinter, type ProgressStream } from './progress';
 
-/** Exit codes scripts can rely on. */
-export const EXIT = {
-  /**
-   * Done, goal reached: rotate, every value is under the active key; encrypt-existing, no plaintext
-   * (or malformed value) is left; decrypt-all, no sealed value is left; verify, every value opens
-   * and none is plaintext (and every blind index value matches); reindex, every index value is
-   * under the active index key; census, no plaintext, malformed value, unknown key id or missing
-   * index value. With
-   * --dry-run: a real run would reach the goal.
-   */
-  ok: 0,
-  /** Finished, goal not reached: values failed or remain (the report says which and why). */
-  incomplete: 1,
-  /** The command line is wrong. */
-  usage: 2,
-  /**
-   * Could not start, nothing written: data source file, database connection, keys, missing
-   * tables or columns, no encrypted column, or a refusal (key ids missing from the ring).
-   */
-  config: 3,
-  /**
-   * Stopped midway: the database refused a write (SEALED_WRITE_FAILED, e.g. a constraint or a
-   * packet limit) or an unexpected error (e.g. the database went away). Rows written so far are
-   * committed and readable: fix the cause and run it again.
-   */
-  error: 4,
-} as const;
+export { EXIT };
 
 const USAGE = `Usage: typeorm-sealed <command> [options]
 
@@ -50,6 +26,7 @@ Commands:
   encrypt-existing   seal legacy plaintext values under the active key (and fill blind indexes)
   reindex            fill blind indexes and move them to the active index key
   decrypt-all        write every value back as plaintext (leaving encryption; needs --yes)
+  keys               list, create, activate, rewrap or shred a key vault's data keys
 
 Run "typeorm-sealed <command> --help" for the options of a command.`;
 
@@ -75,6 +52,29 @@ const EXIT_CODES = `Exit codes: 0 goal reached, 1 finished with values failed or
 refusing a write or an unexpected error (batches so far are committed; run it again to continue).`;
 
 const HELP: Record<Command, string> = {
+  keys: `Usage: typeorm-sealed keys <action> -d <file> [options]
+
+Manages the data keys of the KeyVault given to the DataSource's sealedSubscriber (the table
+sealed_data_keys). Processes see changes when they reload the vault or restart.
+  list                   every data key: id, scope, state, generation, times, wrapped by
+  create [--activate]    a new data key, "ready": processes that reload open its values but do
+                         not seal with it; activate it once they all have (--activate at once:
+                         only when no other process runs)
+  activate <key id>      make it the active key (the active one becomes "retired"); then rotate
+  rewrap [--dry-run]     wrap every data key not wrapped by the vault's wrapper with it (after a
+                         new master key became active, or a new wrapper): only sealed_data_keys
+                         changes, no data row is rewritten
+  shred <key id> --yes   destroy a data key: every value under it becomes unreadable for good
+                         (SEALED_SHREDDED); prints an erasure report (counts per column, time);
+                         with --dry-run, the report of what it would make unreadable
+
+  -d, --dataSource <file>  file exporting the DataSource, as for the other commands
+  --json                   print the result as JSON on stdout
+  --yes                    confirm shred
+  -h, --help               this help
+
+Exit codes: 0 done, 1 rewrap left keys it could not rewrap, 2 wrong command line, 3 could not
+start or refused (no key vault, unknown key id, shredding the active key), 4 unexpected error.`,
   'generate-key': `Usage: typeorm-sealed generate-key [--quiet]
 
 Prints a new random 256-bit key as base64 on stdout, and its key id and storage advice on stderr.
@@ -201,6 +201,20 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
     io.stderr.write('typeorm-sealed: decrypt-all stores every value as plaintext; back up the database and pass --yes to confirm (or --dry-run)\n');
     return EXIT.usage;
   }
+  if (args.command === 'keys') {
+    const usage = keysUsageError(args);
+    if (usage) {
+      io.stderr.write(`typeorm-sealed: ${usage}\n\n${HELP.keys}\n`);
+      return EXIT.usage;
+    }
+    return withDataSource(
+      'keys',
+      args,
+      io,
+      () => undefined,
+      (dataSource) => runKeys(args, dataSource, io),
+    );
+  }
   return runWalk(args.command, args, io);
 }
 
@@ -218,20 +232,10 @@ function printKey(args: CliArgs, io: CliIO): number {
   return EXIT.ok;
 }
 
-async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs, io: CliIO): Promise<number> {
-  let dataSource: DataSource | undefined;
+async function runWalk(command: Exclude<Command, 'generate-key' | 'keys'>, args: CliArgs, io: CliIO): Promise<number> {
   const progress = progressPrinter(io.stderr);
-  try {
-    dataSource = await loadDataSource(args.dataSource!);
-    if (!dataSource.isInitialized) {
-      try {
-        await dataSource.initialize();
-      } catch (e) {
-        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${e instanceof SealedError ? e.message : describeForeignError(e)}\n`);
-        return EXIT.config;
-      }
-    }
-    const unknown = args.entities.filter((name) => !dataSource!.entityMetadatas.some((m) => m.name === name));
+  return withDataSource(command, args, io, progress.end, async (dataSource) => {
+    const unknown = args.entities.filter((name) => !dataSource.entityMetadatas.some((m) => m.name === name));
     if (unknown.length) {
       const known = dataSource.entityMetadatas.filter((m) => sealedColumnsOf(m).length > 0).map((m) => m.name);
       const shown = unknown.map((n) => (/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(n) ? `"${n}"` : '(a name that is not shown)'));
@@ -256,8 +260,35 @@ async function runWalk(command: Exclude<Command, 'generate-key'>, args: CliArgs,
     progress.end();
     io.stdout.write(args.json ? `${toJson(report)}\n` : `${formatReport(report)}\n`);
     return report.status === 'complete' ? EXIT.ok : EXIT.incomplete;
+  });
+}
+
+/**
+ * Loads and initializes the DataSource of `-d`, runs `work` on it and destroys it; maps errors to
+ * exit codes: the data source file, the connection and every SealedError but SEALED_WRITE_FAILED
+ * are "could not start" (3), anything else "stopped midway" (4).
+ */
+async function withDataSource(
+  command: Command,
+  args: CliArgs,
+  io: CliIO,
+  interrupt: () => void,
+  work: (dataSource: DataSource) => Promise<number>,
+): Promise<number> {
+  let dataSource: DataSource | undefined;
+  try {
+    dataSource = await loadDataSource(args.dataSource!);
+    if (!dataSource.isInitialized) {
+      try {
+        await dataSource.initialize();
+      } catch (e) {
+        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${e instanceof SealedError ? e.message : describeForeignError(e)}\n`);
+        return EXIT.config;
+      }
+    }
+    return await work(dataSource);
   } catch (e) {
-    progress.end();
+    interrupt();
     // A statement the database refused mid-run (SEALED_WRITE_FAILED) stops a walk that may have
     // committed batches already: that is exit 4, not "could not start".
     if (e instanceof DataSourceFileError || (e instanceof SealedError && e.code !== 'SEALED_WRITE_FAILED')) {
@@ -288,7 +319,7 @@ function keysOption(args: CliArgs, dataSource: DataSource, env: NodeJS.ProcessEn
   return { keys: KeyRing.fromEnv(DEFAULT_KEYS_ENV, env), ...indexKeys };
 }
 
-function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census'>, args: CliArgs): Promise<RotationReport> {
+function walk(rotator: KeyRotator, command: Exclude<Command, 'generate-key' | 'census' | 'keys'>, args: CliArgs): Promise<RotationReport> {
   switch (command) {
     case 'verify':
       return rotator.verify();

@@ -19,27 +19,33 @@ export function bindingBytes(table: string, column: string): Uint8Array {
  * AAD = `utf8(header) || binding`, header being `sealed:1:x:<key id>:`.
  */
 export class Sealer {
-  /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. */
-  readonly activeHeader: string;
+  private header = { keyId: '', text: '' };
 
   constructor(
     readonly keys: KeySource,
     /** The XChaCha20-Poly1305 backend. Default: native where available (byte-identical), else noble. */
     private readonly aead: Aead = defaultAead,
-  ) {
-    this.activeHeader = envelopeHeader(keys.activeKeyId);
+  ) {}
+
+  /** `sealed:1:x:<active key id>:`: every value sealed now starts with it. Follows the source's active key (a key vault's changes when it loads). */
+  get activeHeader(): string {
+    const keyId = this.keys.activeKeyId;
+    if (this.header.keyId !== keyId) this.header = { keyId, text: envelopeHeader(keyId) };
+    return this.header.text;
   }
 
   /** Encrypts `plaintext` under the active key with a fresh random 24-byte nonce. */
   seal(plaintext: Uint8Array, binding: Uint8Array): string {
     const nonce = nextNonce();
+    const header = this.activeHeader;
+    const keyId = this.header.keyId;
     // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
-    const key = subkeyOf(this.keys, this.keys.activeKeyId, 'encrypt')!;
-    const sealed = this.aead.seal(key, nonce, this.aad(this.keys.activeKeyId, binding), plaintext);
+    const key = subkeyOf(this.keys, keyId, 'encrypt')!;
+    const sealed = this.aead.seal(key, nonce, this.aad(keyId, binding), plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);
-    return this.activeHeader + body.toString('base64url');
+    return header + body.toString('base64url');
   }
 
   /** AAD per binding and key id, computed once: `utf8(header) || binding` (the header is fixed by the key id). */
@@ -61,11 +67,20 @@ export class Sealer {
 
   /**
    * Opens an envelope. Throws `SEALED_MALFORMED` (bad shape), `SEALED_WRONG_KEY` (key id not in
-   * the ring) or `SEALED_TAMPERED` (authentication failed); the caller adds entity and column.
+   * the ring), `SEALED_SHREDDED` (its key was destroyed on purpose) or `SEALED_TAMPERED` (authentication failed); the caller adds entity and column.
    */
   open(envelope: string, binding: Uint8Array): Uint8Array {
     const { keyId, body } = parseEnvelope(envelope);
     const key = subkeyOf(this.keys, keyId, 'encrypt');
+    if (!key && this.keys.shreddedKeyIds?.includes(keyId)) {
+      throw new SealedError(
+        'SEALED_SHREDDED',
+        `value was sealed under data key ${keyId}, which was shredded (destroyed on purpose): it can never be read again`,
+        {
+          keyId,
+        },
+      );
+    }
     if (!key) {
       throw new SealedError(
         'SEALED_WRONG_KEY',

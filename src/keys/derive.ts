@@ -4,9 +4,9 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 /**
  * What a subkey is for. Each purpose gets its own HKDF-SHA256 output from the master key, so one
- * master key serves encryption and blind indexes without reusing key material.
+ * master key serves encryption, blind indexes and wrapping data keys without reusing key material.
  */
-export type KeyPurpose = 'encrypt' | 'blind-index';
+export type KeyPurpose = 'encrypt' | 'blind-index' | 'wrap';
 
 const INFO_PREFIX = 'typeorm-sealed/v1/';
 

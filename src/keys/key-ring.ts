@@ -21,10 +21,7 @@ export const DEFAULT_KEYS_ENV = 'TYPEORM_SEALED_KEYS';
 /** Environment variable the CLI reads the blind index key ring from when the DataSource has no sealedSubscriber. */
 export const DEFAULT_INDEX_KEYS_ENV = 'TYPEORM_SEALED_INDEX_KEYS';
 
-interface RingKeys {
-  encrypt: Uint8Array;
-  blindIndex: Uint8Array;
-}
+type RingKeys = Record<KeyPurpose, Uint8Array>;
 
 /** Derived subkeys per ring, kept off the object so nothing can serialize, inspect or enumerate them. */
 const secrets = new WeakMap<KeyRing, Map<string, RingKeys>>();
@@ -62,7 +59,11 @@ export class KeyRing implements KeySource {
       const label = index === 0 ? 'active key' : `decryptOnly[${index - 1}]`;
       const { id, master } = readKeyInput(input, label);
       try {
-        const derived = { encrypt: deriveSubkey(master, 'encrypt'), blindIndex: deriveSubkey(master, 'blind-index') };
+        const derived: RingKeys = {
+          encrypt: deriveSubkey(master, 'encrypt'),
+          'blind-index': deriveSubkey(master, 'blind-index'),
+          wrap: deriveSubkey(master, 'wrap'),
+        };
         const same = keys.get(id);
         if (same && !Buffer.from(same.encrypt).equals(derived.encrypt)) {
           throw new SealedError(
@@ -79,10 +80,7 @@ export class KeyRing implements KeySource {
     this.keyIds = Object.freeze([...keys.keys()]);
     this.activeKeyId = this.keyIds[0]!;
     secrets.set(this, keys);
-    registerSubkeys(this, (keyId: string, purpose: KeyPurpose) => {
-      const derived = keys.get(keyId);
-      return derived && (purpose === 'encrypt' ? derived.encrypt : derived.blindIndex);
-    });
+    registerSubkeys(this, (keyId: string, purpose: KeyPurpose) => keys.get(keyId)?.[purpose]);
   }
 
   /**

@@ -13,6 +13,8 @@ export interface KeySource {
   readonly keyIds: readonly string[];
   /** Whether the source holds a key with this id. */
   has(keyId: string): boolean;
+  /** Ids of keys destroyed on purpose (crypto-shredding): their values fail with `SEALED_SHREDDED`, and the rotator leaves them. Default: none. */
+  readonly shreddedKeyIds?: readonly string[];
 }
 
 type SubkeyLookup = (keyId: string, purpose: KeyPurpose) => Uint8Array | undefined;

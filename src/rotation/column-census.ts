@@ -17,6 +17,7 @@ export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeySou
     empty: counts.empty,
     byKeyId: {} as Record<string, number>,
     malformed: 0,
+    shredded: 0,
     unknownKeyIds: [] as string[],
   };
   for (const [header, n] of counts.headers) {
@@ -25,7 +26,9 @@ export async function censusOf(runner: QueryRunner, sql: ColumnSql, keys: KeySou
     if (keyId === undefined) census.malformed += n;
     else census.byKeyId[keyId] = (census.byKeyId[keyId] ?? 0) + n;
   }
-  census.unknownKeyIds = Object.keys(census.byKeyId).filter((id) => !keys.has(id));
+  const shredded = keys.shreddedKeyIds ?? [];
+  for (const id of shredded) census.shredded += census.byKeyId[id] ?? 0;
+  census.unknownKeyIds = Object.keys(census.byKeyId).filter((id) => !keys.has(id) && !shredded.includes(id));
   return census;
 }
 
@@ -34,11 +37,11 @@ export function valuesLeft(mode: Exclude<RotationMode, 'verify' | 'reindex'>, ce
   const sealed = Object.values(census.byKeyId).reduce((a, b) => a + b, 0);
   switch (mode) {
     case 'rotate':
-      return census.total - census.nulls - (census.byKeyId[activeKeyId] ?? 0);
+      return census.total - census.nulls - (census.byKeyId[activeKeyId] ?? 0) - census.shredded;
     case 'encryptExisting':
       return census.plaintext + census.malformed;
     case 'decryptAll':
-      return sealed + census.malformed;
+      return sealed - census.shredded + census.malformed;
   }
 }
 

@@ -89,7 +89,7 @@ export class ColumnWalk {
     const { mode, dryRun } = this.settings;
     const { cipher } = this.settings;
     // `left` selects what keeps the goal from being reached; the batches read it, or every row to recompute
-    const left = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId);
+    const left = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId, cipher.keys.shreddedKeyIds);
     const condition = this.settings.recompute && this.sql.target === 'index' ? '1 = 1' : left;
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
@@ -159,6 +159,11 @@ export class ColumnWalk {
     if (census) {
       r.plaintext = census.plaintext;
       r.malformed = census.malformed;
+      if (census.shredded > 0 && (mode === 'rotate' || mode === 'decryptAll')) {
+        this.warnings.push(
+          `${r.entity}.${r.column}: ${census.shredded} values are under shredded data keys; they can never be opened and were left as they are`,
+        );
+      }
       r.remaining =
         mode === 'verify'
           ? r.failed + r.plaintext

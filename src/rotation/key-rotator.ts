@@ -4,6 +4,7 @@ import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
+import { loadIfVault, requireKeys, type KeyVault } from '../vault/key-vault';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { censusOf, emptiedWarning, indexCensusOf, indexWarning, lackingKeyIds } from './column-census';
 import { columnTypesOf, holdsEnvelopes } from './column-type';
@@ -15,8 +16,8 @@ import { ColumnSql } from './sql';
 
 /** Options of {@link KeyRotator}. */
 export interface KeyRotatorOptions {
-  /** The key ring. Default: the ring of the `sealedSubscriber` registered on the DataSource. */
-  keys?: KeyRing;
+  /** The key ring or key vault (loaded here if it is not yet). Default: the keys of the `sealedSubscriber` registered on the DataSource. */
+  keys?: KeyRing | KeyVault;
   /**
    * The blind index key ring. Default: the `indexKeys` of the DataSource's `sealedSubscriber`
    * (also when `keys` is given); none when it has none (then `reindex` and the index checks refuse
@@ -344,6 +345,7 @@ export class KeyRotator {
   }
 
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    await loadIfVault(this.cipher.keys, this.dataSource);
     if (this.options.queryRunner) return work(this.options.queryRunner);
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -389,7 +391,7 @@ function ownCipher(dataSource: DataSource, options: KeyRotatorOptions): FieldCip
     // no (single) sealed subscriber: the options must say everything
     if (!(e instanceof SealedError && e.code === 'SEALED_CONFIG')) throw e;
   }
-  const keys = options.keys === undefined ? subscriber?.keys : requireKeyRing(options.keys, 'KeyRotator');
+  const keys = options.keys === undefined ? subscriber?.keys : requireKeys(options.keys, 'KeyRotator');
   if (keys === undefined)
     throw new SealedError('SEALED_CONFIG', 'KeyRotator: indexKeys without keys needs a sealedSubscriber on the DataSource; pass { keys } too');
   const indexKeys = options.indexKeys === undefined ? subscriber?.indexKeys : requireKeyRing(options.indexKeys, 'KeyRotator indexKeys');

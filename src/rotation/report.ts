@@ -113,7 +113,9 @@ export interface ColumnCensus {
   byKeyId: Record<string, number>;
   /** Values that start with `sealed:` but have no valid version, algorithm or key id. */
   malformed: number;
-  /** Key ids found in the data that the ring lacks. */
+  /** Values under data keys a key vault shredded (also counted in `byKeyId`): unreadable for good. */
+  shredded: number;
+  /** Key ids found in the data that the ring lacks (shredded ones are not counted as lacking). */
   unknownKeyIds: string[];
 }
 

@@ -87,15 +87,17 @@ export class ColumnSql {
    * The condition selecting the rows a mode must touch, from the envelope prefix; for an index
    * walk, from the index value's key id prefix (`activeKeyId` is then the active index key's).
    */
-  needsWork(mode: RotationMode, activeKeyId: string): string {
+  needsWork(mode: RotationMode, activeKeyId: string, shreddedKeyIds: readonly string[] = []): string {
     if (this.target === 'index') return mode === 'verify' ? '1 = 1' : `(${this.written} IS NULL OR NOT ${this.startsWith(`${activeKeyId}:`, this.written)})`;
+    // values under a shredded key can never be opened: rotate and decryptAll leave them
+    const notShredded = shreddedKeyIds.map((id) => ` AND NOT ${this.startsWith(envelopeHeader(id))}`).join('');
     switch (mode) {
       case 'rotate':
-        return `${this.startsWith(ENVELOPE_PREFIX)} AND NOT ${this.startsWith(envelopeHeader(activeKeyId))}`;
+        return `${this.startsWith(ENVELOPE_PREFIX)} AND NOT ${this.startsWith(envelopeHeader(activeKeyId))}${notShredded}`;
       case 'encryptExisting':
         return `NOT ${this.startsWith(ENVELOPE_PREFIX)}`;
       case 'decryptAll':
-        return this.startsWith(ENVELOPE_PREFIX);
+        return `${this.startsWith(ENVELOPE_PREFIX)}${notShredded}`;
       case 'verify':
       case 'reindex':
         return '1 = 1';

@@ -14,6 +14,7 @@ import { FIELD_CIPHER, noteConfigured } from '../cipher/registry';
 import { dataSourceOf, type SealedAfterQueryEvent, type SealedQueryEvent } from '../compat/typeorm';
 import { SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
+import { requireKeys, type KeyVault } from '../vault/key-vault';
 import { checkDataSource } from './data-source-check';
 import { trackEntityListeners } from './pending-handlers';
 import { EntitySealer } from './entity-sealer';
@@ -22,8 +23,11 @@ import { WhereGuard } from './where-guard';
 
 /** Options of {@link sealedSubscriber}. */
 export interface SealedSubscriberOptions {
-  /** The key ring: its active key seals, every key opens. Required. */
-  keys: KeyRing;
+  /**
+   * The keys: a KeyRing (its active key seals, every key opens), or a KeyVault (data keys kept
+   * wrapped in the database; load it after `initialize()`). Required.
+   */
+  keys: KeyRing | KeyVault;
   /**
    * Read values that are not envelopes (data written before the column was encrypted) as
    * plaintext instead of failing with `SEALED_PLAINTEXT`; they are sealed when `save()` writes
@@ -114,14 +118,15 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
     this.sealer.afterRollback(event.queryRunner);
   }
 
-  /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }`: never key material. */
-  toJSON(): { subscriber: string; activeKeyId: string; keyIds: readonly string[] } {
+  /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }` (no `activeKeyId` while a key vault is not loaded): never key material. */
+  toJSON(): { subscriber: string; activeKeyId?: string; keyIds: readonly string[] } {
     const keys = this.sealer.cipher.keys;
-    return { subscriber: 'sealedSubscriber', activeKeyId: keys.activeKeyId, keyIds: keys.keyIds };
+    return { subscriber: 'sealedSubscriber', ...(keys.keyIds.length > 0 ? { activeKeyId: keys.activeKeyId } : {}), keyIds: keys.keyIds };
   }
 
   [inspect.custom](): string {
-    return `SealedSubscriber { active: ${this.sealer.cipher.keys.activeKeyId} }`;
+    const keys = this.sealer.cipher.keys;
+    return `SealedSubscriber { active: ${keys.keyIds.length > 0 ? keys.activeKeyId : '(keys not loaded)'} }`;
   }
 }
 
@@ -142,7 +147,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
  * ```
  */
 export function sealedSubscriber(options: SealedSubscriberOptions): new () => SealedSubscriberBase {
-  const keys = requireKeyRing(options?.keys, 'sealedSubscriber');
+  const keys = requireKeys(options?.keys, 'sealedSubscriber');
   const indexKeys = options.indexKeys === undefined ? undefined : separateIndexKeys(keys, requireKeyRing(options.indexKeys, 'sealedSubscriber indexKeys'));
   const cipher = new FieldCipher(keys, { plaintextPassthrough: options.plaintextPassthrough ?? false, ...(indexKeys ? { indexKeys } : {}) });
   const sealer = new EntitySealer(cipher);

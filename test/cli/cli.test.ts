@@ -1,5 +1,5 @@
 // Runs the real binary (dist/cli/bin.js, built by test/global-setup.js) against a DataSource file.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,19 +8,12 @@ import { generateKey, KeyRing, keyIdOf, sealedSubscriber } from 'typeorm-sealed'
 import { openDataSource, rawColumn, rawUpdate, testDialects, WORKER_DATABASE } from '../integration/support/dialects';
 import { sealFor } from '../integration/support/seal-for';
 import { Account, Member, Tag } from './fixtures/entities';
+import { BIN, cli } from './run-cli';
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 const FIXTURE = join(__dirname, 'fixtures', 'data-source.js');
 const [oldKey, newKey] = [generateKey(), generateKey()];
 const ring = new KeyRing({ active: newKey, decryptOnly: [oldKey] });
 const oldRing = new KeyRing({ active: oldKey });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('typeorm-sealed generate-key and usage', () => {
   const run = (args: string[]) => cli(args, {});
@@ -380,14 +373,6 @@ describe.each(testDialects())('typeorm-sealed and blind indexes on %s', (dialect
     expect(result.stderr).toContain('no blind index');
   });
 });
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,152 @@
+import type { DataSource } from 'typeorm';
+import { cipherSubscribersOf, FIELD_CIPHER } from '../cipher/registry';
+import { printable, SealedError } from '../errors';
+import { KeyRotator } from '../rotation/key-rotator';
+import { DATA_KEY_TABLE } from '../vault/data-key-table';
+import { isKeyVault, refuseShreddingActive, type DataKeyInfo, type KeyVault, type RewrapReport } from '../vault/key-vault';
+import type { CliArgs } from './args';
+import { EXIT } from './exit';
+import { table, toJson } from './format';
+import type { ProgressStream } from './progress';
+
+/** What `keys shred` prints: what was made unreadable, and when, for an operator to file. */
+export interface ErasureReport {
+  dryRun: boolean;
+  keyId: string;
+  /** `''`: the default scope. */
+  scope: string;
+  /** When the key was shredded (ISO 8601); undefined in a dry run. */
+  shreddedAt?: string;
+  /** Which wrapper held it before. */
+  wrappedBy?: string;
+  /** Values under the key, per encrypted column, counted just before it was destroyed. */
+  columns: { entity: string; column: string; table: string; values: number }[];
+  /** The sum of `columns[].values`. */
+  values: number;
+}
+
+/** Why a `keys` command line cannot run, or undefined. */
+export function keysUsageError(args: CliArgs): string | undefined {
+  if (!args.keyAction) return 'keys needs an action: list, create, activate, rewrap or shred';
+  if ((args.keyAction === 'activate' || args.keyAction === 'shred') && !args.keyId)
+    return `keys ${args.keyAction} needs the data key id (as keys list prints it)`;
+  if (args.keyAction === 'shred' && !args.yes && !args.dryRun) {
+    return 'keys shred makes every value under the key unreadable for good; pass --yes to confirm (or --dry-run for the report only)';
+  }
+  return undefined;
+}
+
+/** Runs `keys <action>` on an initialized DataSource whose sealedSubscriber has a KeyVault. */
+export async function runKeys(args: CliArgs, dataSource: DataSource, io: { stdout: ProgressStream }): Promise<number> {
+  const vault = vaultOf(dataSource);
+  if (!vault.loaded) await vault.load(dataSource);
+  const print = (value: unknown, text: string) => io.stdout.write(`${args.json ? toJson(value) : text}\n`);
+  switch (args.keyAction!) {
+    case 'list': {
+      const keys = await vault.list();
+      print({ activeKeyId: vault.activeKeyId, keys }, formatKeys(keys));
+      return EXIT.ok;
+    }
+    case 'create': {
+      const key = await vault.createKey({ activate: args.activate });
+      print(key, `created data key ${key.keyId} (${key.state})${key.state === 'ready' ? nextStep(key.keyId) : ''}`);
+      return EXIT.ok;
+    }
+    case 'activate': {
+      const key = await vault.activate(args.keyId!);
+      print(key, `data key ${key.keyId} is active; processes seal with it once they reload or restart. Then run "typeorm-sealed rotate".`);
+      return EXIT.ok;
+    }
+    case 'rewrap': {
+      const report = await vault.rewrap({ dryRun: args.dryRun });
+      print(report, formatRewrap(report));
+      return report.failed.length > 0 ? EXIT.incomplete : EXIT.ok;
+    }
+    case 'shred': {
+      const report = await shred(dataSource, vault, args.keyId!, args.dryRun);
+      print(report, formatErasure(report));
+      return EXIT.ok;
+    }
+  }
+}
+
+/** Counts the values under the key in every encrypted column, then (unless a dry run) shreds it. */
+async function shred(dataSource: DataSource, vault: KeyVault, keyId: string, dryRun: boolean): Promise<ErasureReport> {
+  const before = (await vault.list()).find((k) => k.keyId === keyId);
+  if (!before) throw new SealedError('SEALED_CONFIG', `no data key ${keyId} in the table`);
+  refuseShreddingActive(before);
+  const census = await new KeyRotator(dataSource).census();
+  const columns = census.columns.map((c) => ({ entity: c.entity, column: c.column, table: c.table, values: c.byKeyId[keyId] ?? 0 }));
+  const after = dryRun ? undefined : await vault.shred(keyId);
+  return {
+    dryRun,
+    keyId,
+    scope: before.scope,
+    ...(after?.shreddedAt ? { shreddedAt: after.shreddedAt } : {}),
+    ...(before.wrappedBy ? { wrappedBy: before.wrappedBy } : {}),
+    columns,
+    values: columns.reduce((n, c) => n + c.values, 0),
+  };
+}
+
+/** The KeyVault of the DataSource's sealedSubscriber; `SEALED_CONFIG` when it has none. */
+function vaultOf(dataSource: DataSource): KeyVault {
+  const keys = cipherSubscribersOf(dataSource).map((s) => s[FIELD_CIPHER].keys);
+  const vault = keys.find(isKeyVault);
+  if (!vault) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `keys manages the data keys of a KeyVault, and this DataSource's sealedSubscriber has ${keys.length ? 'a key ring' : 'no sealedSubscriber'}: give it { keys: new KeyVault({ wrapper }) } (README, "Data keys in the database")`,
+    );
+  }
+  return vault;
+}
+
+function nextStep(keyId: string): string {
+  return `\nRestart (or reload the vault in) every process so all can open its values, then: typeorm-sealed keys activate ${keyId} -d <file>`;
+}
+
+function formatKeys(keys: readonly DataKeyInfo[]): string {
+  return table(
+    ['key id', 'scope', 'state', 'gen', 'created', 'activated', 'shredded', 'wrapped by'],
+    keys.map((k) => [
+      k.keyId,
+      k.scope === '' ? '(default)' : k.scope,
+      k.state,
+      String(k.generation),
+      k.createdAt,
+      k.activatedAt ?? '-',
+      k.shreddedAt ?? '-',
+      k.wrappedBy ?? '-',
+    ]),
+  );
+}
+
+function formatRewrap(report: RewrapReport): string {
+  const lines = [
+    `rewrap${report.dryRun ? ' (dry run, nothing written)' : ''} to ${printable(report.wrappedBy)}: ${report.rewrapped.length} ${report.dryRun ? 'would be ' : ''}rewrapped, ` +
+      `${report.current.length} already current, ${report.shredded.length} shredded, ${report.failed.length} failed`,
+    `only the table ${DATA_KEY_TABLE} ${report.dryRun ? 'would change' : 'changed'}: no data row was rewritten`,
+  ];
+  for (const f of report.failed) lines.push(`  ${f.keyId}: ${printable(f.message)}`);
+  return lines.join('\n');
+}
+
+function formatErasure(report: ErasureReport): string {
+  return [
+    `Erasure report${report.dryRun ? ' (dry run: nothing was shredded)' : ''}`,
+    `  data key       ${report.keyId}`,
+    `  scope          ${report.scope === '' ? '(default)' : printable(report.scope)}`,
+    `  shredded at    ${report.shreddedAt ?? '-'}`,
+    `  wrapped by     ${report.wrappedBy ?? '-'}`,
+    `  values ${report.dryRun ? 'to be ' : ''}made unreadable: ${report.values}`,
+    '',
+    table(
+      ['column', 'table', 'values'],
+      report.columns.map((c) => [`${c.entity}.${c.column}`, c.table, String(c.values)]),
+    ),
+    '',
+    `Backups of ${DATA_KEY_TABLE} still hold this key wrapped: rewrap under a new master key and destroy the old`,
+    'master key to make those copies unreadable too. Restart or reload every process: one that loaded the key keeps it in memory.',
+  ].join('\n');
+}

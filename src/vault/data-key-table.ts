@@ -1,0 +1,168 @@
+import { EntitySchema, type DataSource } from 'typeorm';
+import { escapeQuery } from '../compat/typeorm';
+import { printable, SealedError } from '../errors';
+import { INTERNAL_QUERY_MARKER } from '../internal-query';
+
+/** The table a {@link KeyVault} keeps its data keys in. */
+export const DATA_KEY_TABLE = 'sealed_data_keys';
+
+/** Where a data key stands: `active` seals (one per scope), `ready` and `retired` only open, `shredded` is gone. */
+export type DataKeyState = 'ready' | 'active' | 'retired' | 'shredded';
+
+/** One row of the data key table, as stored (FORMAT.md, "The data key table"). */
+export interface DataKeyRow {
+  id: string;
+  scope: string;
+  generation: number;
+  state: DataKeyState;
+  wrapped: string | null;
+  wrapped_by: string | null;
+  created_at: string;
+  activated_at: string | null;
+  shredded_at: string | null;
+}
+
+/**
+ * The data key table as TypeORM metadata: put it in the DataSource's `entities` so that
+ * `synchronize` or a generated migration creates it, like any table of the application.
+ *
+ * @example
+ * ```ts
+ * new DataSource({ ..., entities: [User, SealedDataKeys], subscribers: [sealedSubscriber({ keys: vault })] });
+ * ```
+ */
+export const SealedDataKeys = new EntitySchema<DataKeyRow>({
+  name: 'SealedDataKey',
+  tableName: DATA_KEY_TABLE,
+  columns: {
+    id: { type: 'varchar', length: 8, primary: true },
+    scope: { type: 'varchar', length: 191, default: '' },
+    generation: { type: 'integer' },
+    state: { type: 'varchar', length: 16 },
+    wrapped: { type: 'text', nullable: true },
+    wrapped_by: { type: 'varchar', length: 255, nullable: true },
+    created_at: { type: 'varchar', length: 24 },
+    activated_at: { type: 'varchar', length: 24, nullable: true },
+    shredded_at: { type: 'varchar', length: 24, nullable: true },
+  },
+  uniques: [{ name: 'UQ_sealed_data_keys_scope_generation', columns: ['scope', 'generation'] }],
+});
+
+const COLUMNS = ['id', 'scope', 'generation', 'state', 'wrapped', 'wrapped_by', 'created_at', 'activated_at', 'shredded_at'] as const;
+const STATES: readonly string[] = ['ready', 'active', 'retired', 'shredded'];
+const KEY_ID = /^[0-9a-f]{8}$/;
+/** A scope: up to 191 characters, none of them a control character. */
+export const SCOPE = /^[^\u0000-\u001f\u007f]{0,191}$/;
+
+/** What runs a statement: the DataSource, or an EntityManager inside a transaction. */
+interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<never[]>;
+}
+
+/** Reads and writes the data key table with plain SQL (parameters bound by TypeORM's driver). */
+export class DataKeyTable {
+  private readonly table: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly runner: Queryable = dataSource,
+  ) {
+    if (!dataSource.entityMetadatas.some((m) => m.tableName === DATA_KEY_TABLE)) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `a KeyVault keeps its data keys in the table ${DATA_KEY_TABLE}: add SealedDataKeys to the DataSource's entities and create the table with a migration (or synchronize)`,
+      );
+    }
+    this.table = dataSource.driver.escape(DATA_KEY_TABLE);
+  }
+
+  /** Every row, checked, in scope and generation order. */
+  async rows(): Promise<DataKeyRow[]> {
+    const cols = COLUMNS.map((c) => this.dataSource.driver.escape(c)).join(', ');
+    const raw: Record<string, unknown>[] = await this.run(`SELECT ${cols} FROM ${this.table} ORDER BY ${this.q('scope')}, ${this.q('generation')}`, {}, 'read');
+    return raw.map(checkRow);
+  }
+
+  /** Inserts a row; rejects when the database refuses it (a scope and generation taken by another process). */
+  async insert(row: DataKeyRow): Promise<void> {
+    const names = COLUMNS.map((c) => this.q(c)).join(', ');
+    await this.run(
+      `INSERT INTO ${this.table} (${names}) VALUES (${COLUMNS.map((c) => `:${c}`).join(', ')})`,
+      row as unknown as Record<string, unknown>,
+      'write',
+    );
+  }
+
+  /** Sets columns of the row `id` where `where` still holds; the number of rows changed is not reported by every driver, so callers read back. */
+  async update(id: string, set: Partial<DataKeyRow>, where: Partial<DataKeyRow> = {}): Promise<void> {
+    const sets = Object.keys(set).map((c) => `${this.q(c)} = :set_${c}`);
+    const conditions = Object.entries(where).map(([c, v]) => (v === null ? `${this.q(c)} IS NULL` : `${this.q(c)} = :where_${c}`));
+    const params: Record<string, unknown> = { id };
+    for (const [c, v] of Object.entries(set)) params[`set_${c}`] = v;
+    for (const [c, v] of Object.entries(where)) if (v !== null) params[`where_${c}`] = v;
+    await this.run(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE ${[`${this.q('id')} = :id`, ...conditions].join(' AND ')}`, params, 'write');
+  }
+
+  /** Runs `work` in one transaction of its own. */
+  transaction(work: (table: DataKeyTable) => Promise<void>): Promise<void> {
+    return this.dataSource.transaction((manager) => work(new DataKeyTable(this.dataSource, manager)));
+  }
+
+  private q(name: string): string {
+    return this.dataSource.driver.escape(name);
+  }
+
+  private async run(sql: string, params: Record<string, unknown>, what: 'read' | 'write'): Promise<never[]> {
+    const [query, values] = escapeQuery(this.dataSource, `${sql} ${INTERNAL_QUERY_MARKER}`, params);
+    try {
+      return await this.runner.query(query, values);
+    } catch (e) {
+      // The driver's message may quote the statement's values (a wrapped key): only its code is kept.
+      const code = (e as { driverError?: { code?: unknown } })?.driverError?.code ?? (e as { code?: unknown })?.code;
+      const shown = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+      throw new SealedError(
+        'SEALED_KEY_STORE',
+        what === 'read'
+          ? `the data key table ${DATA_KEY_TABLE} cannot be read (does it exist? create it with a migration: SealedDataKeys is in the entities)`
+          : `the database refused a write to the data key table ${DATA_KEY_TABLE}`,
+        shown ? { driverCode: shown } : {},
+      );
+    }
+  }
+}
+
+/** A row as read, checked field by field; `SEALED_KEY_STORE` naming the field otherwise (never its content, but a valid key id). */
+function checkRow(raw: Record<string, unknown>): DataKeyRow {
+  const id = raw.id;
+  const keyId = typeof id === 'string' && KEY_ID.test(id) ? id : undefined;
+  const bad = (what: string): SealedError =>
+    new SealedError('SEALED_KEY_STORE', `a row of ${DATA_KEY_TABLE} is not a data key: ${what}`, keyId ? { keyId } : {});
+  if (!keyId) throw bad('its id is not a key id (8 lowercase hex characters)');
+  const generation = Number(raw.generation);
+  if (typeof raw.scope !== 'string' || !SCOPE.test(raw.scope)) throw bad('its scope is not text of at most 191 characters without control characters');
+  if (!Number.isSafeInteger(generation) || generation < 1) throw bad('its generation is not a positive integer');
+  if (typeof raw.state !== 'string' || !STATES.includes(raw.state)) throw bad(`its state is not one of ${STATES.join(', ')}`);
+  const shredded = raw.state === 'shredded';
+  if (shredded !== (raw.wrapped === null)) throw bad(shredded ? 'it is shredded but still holds a wrapped key' : 'it holds no wrapped key');
+  if (!shredded && (typeof raw.wrapped !== 'string' || typeof raw.wrapped_by !== 'string')) throw bad('its wrapped key or wrapped_by is not text');
+  for (const c of ['created_at', 'activated_at', 'shredded_at'] as const) {
+    if (raw[c] !== null && (typeof raw[c] !== 'string' || !/^[0-9T:.Z-]{1,24}$/.test(raw[c] as string))) throw bad(`its ${c} is not an ISO 8601 time`);
+  }
+  return {
+    id: keyId,
+    scope: raw.scope,
+    generation,
+    state: raw.state as DataKeyState,
+    wrapped: raw.wrapped as string | null,
+    wrapped_by: raw.wrapped_by as string | null,
+    created_at: raw.created_at as string,
+    activated_at: raw.activated_at as string | null,
+    shredded_at: raw.shredded_at as string | null,
+  };
+}
+
+/** A `wrapped_by` as it may be printed: the shapes the shipped wrappers write; anything else is not shown. */
+export function shownWrappedBy(wrappedBy: string | null): string {
+  if (wrappedBy === null) return '-';
+  return /^[a-z]{1,16}:[A-Za-z0-9._:/@-]{1,128}$/.test(wrappedBy) ? printable(wrappedBy) : '(not shown)';
+}
