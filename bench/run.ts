@@ -1,7 +1,7 @@
 // npm run bench: every scenario of BENCHMARKS.md in one run, printed as a markdown table.
 // BENCH_DIALECTS (default sqlite,postgres,mariadb), BENCH_REPS (5), BENCH_ROWS (10000),
 // BENCH_ROTATION_ROWS (100000), BENCH_ROTATION_REPS (5), BENCH_LOOKUP_ROWS (100000),
-// BENCH_SCENARIOS (orm,crypto,rotation,lookup).
+// BENCH_SCENARIOS (orm,crypto,rotation,lookup,scopes).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -12,6 +12,7 @@ import { indexCostBenchmarks, type IndexCostResult } from './index-cost';
 import { lookupBenchmarks, type LookupResult } from './lookup';
 import { ormBenchmarks, type OrmResult } from './orm';
 import { rotationBenchmarks, type RotationResult } from './rotation';
+import { scopeBenchmarks, type ScopeResult } from './scopes';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres,mariadb').split(',').map((d) => d.trim()) as Dialect[];
@@ -20,7 +21,7 @@ const rows = env('BENCH_ROWS', 10_000);
 const rotationRows = env('BENCH_ROTATION_ROWS', 100_000);
 const rotationReps = env('BENCH_ROTATION_REPS', 5);
 const lookupRows = env('BENCH_LOOKUP_ROWS', 100_000);
-const scenarios = (process.env.BENCH_SCENARIOS ?? 'orm,crypto,rotation,lookup').split(',').map((s) => s.trim());
+const scenarios = (process.env.BENCH_SCENARIOS ?? 'orm,crypto,rotation,lookup,scopes').split(',').map((s) => s.trim());
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     const rotation: RotationResult[] = [];
     const lookup: LookupResult[] = [];
     const indexCost: IndexCostResult[] = [];
+    const scopes: ScopeResult[] = [];
     for (const dialect of dialects) {
       await ensureDatabase(dialect);
       if (scenarios.includes('orm')) orm.push(...(await ormBenchmarks(dialect, join(dir, `${dialect}.sqlite`), rows, reps)));
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
         lookup.push(await lookupBenchmarks(dialect, join(dir, `${dialect}-lookup.sqlite`), lookupRows, reps));
         indexCost.push(...(await indexCostBenchmarks(dialect, join(dir, `${dialect}-index.sqlite`), rows, reps)));
       }
+      if (scenarios.includes('scopes')) scopes.push(await scopeBenchmarks(dialect, join(dir, `${dialect}-scopes.sqlite`), rows, reps));
     }
     const crypto = scenarios.includes('crypto') ? await cryptoBenchmarks(reps) : [];
 
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
       );
     }
     if (scenarios.includes('lookup')) printBlindIndex(lookup, indexCost);
+    if (scenarios.includes('scopes')) printScopes(scopes);
     console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -129,6 +133,25 @@ function printBlindIndex(lookup: LookupResult[], indexCost: IndexCostResult[]): 
   for (const r of indexCost) {
     console.log(
       `| ${r.dialect} | ${r.shape} | ${r.rows} | ${fmt(r.offMs)} | ${fmt(r.onMs)} | ${ratio(r.onMs, r.offMs)} | ${fmt(r.handMs)} | ${ratio(r.handMs, r.offMs)} | ${fmt(r.indexValuesMs)} | ${fmt(r.onMs - r.handMs - r.indexValuesMs)} |`,
+    );
+  }
+}
+
+/** The table of the `scopes` scenario: what choosing the key per row (per tenant) costs. */
+function printScopes(scopes: ScopeResult[]): void {
+  console.log('\n## Per-tenant keys (KeyVault; median ms; ratio in the same run)\n');
+  console.log("The three-field row with every field `@Encrypted({ scope: 'tenantId' })` and with none, bulk saved");
+  console.log('(chunks of 500) over 100 tenants whose keys exist, then read back with find(); and one-off costs:');
+  console.log('a save() of one row for a tenant with a key and for a new tenant (its key is created: a SELECT, a');
+  console.log('wrap checked by an unwrap, an INSERT), and a findOneBy() in a process that has the key loaded and in');
+  console.log('one that must fetch and unwrap a key another process created since.\n');
+  console.log(
+    '| dialect | rows | insert unscoped | insert scoped | scoped / unscoped | find unscoped | find scoped | scoped / unscoped | save, known tenant | save, new tenant | read, key loaded | read, key fetched |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of scopes) {
+    console.log(
+      `| ${r.dialect} | ${r.rows} | ${fmt(r.insertMs.unscoped)} | ${fmt(r.insertMs.scoped)} | ${ratio(r.insertMs.scoped, r.insertMs.unscoped)} | ${fmt(r.findMs.unscoped)} | ${fmt(r.findMs.scoped)} | ${ratio(r.findMs.scoped, r.findMs.unscoped)} | ${fmt(r.saveExistingMs, 2)} | ${fmt(r.saveNewTenantMs, 2)} | ${fmt(r.readLoadedMs, 2)} | ${fmt(r.readFetchedMs, 2)} |`,
     );
   }
 }

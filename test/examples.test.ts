@@ -3,6 +3,7 @@ import { main as demo } from '../examples/demo';
 import { main as legacyPlaintext } from '../examples/legacy-plaintext';
 import { main as login } from '../examples/login';
 import { main as migrations } from '../examples/migrations';
+import { main as tenants } from '../examples/tenants';
 
 async function output(run: (log: (line: string) => void) => Promise<void>): Promise<string> {
   const lines: string[] = [];
@@ -47,6 +48,19 @@ describe('examples', () => {
     expect(atRest).not.toMatch(/example\.com/i);
     expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Member.email');
     expect(text).toContain('sealedRepository(repository).findOneBy({ email: ... })');
+  });
+
+  it('tenants get keys of their own; a rewrap changes no invoice row; shredding one tenant leaves the other readable', async () => {
+    const text = await output(tenants);
+    expect(text).toMatch(/data key [0-9a-f]{8}: scope \(default\), active, wrapped by local:[0-9a-f]{8}/);
+    expect(text).toMatch(/data key [0-9a-f]{8}: scope acme, active/);
+    expect(text).toMatch(/data key [0-9a-f]{8}: scope globex, active/);
+    expect(text).toMatch(/at rest: acme sealed:1:x:[0-9a-f]{8}:/);
+    expect(text).not.toMatch(/at rest: .*(Coyote|Scorpio)/);
+    expect(text).toMatch(/rewrap: 3 data keys rewrapped by local:[0-9a-f]{8}; invoice rows unchanged/);
+    expect(text).toContain('acme: SEALED_SHREDDED');
+    expect(text).toContain('globex: Hank Scorpio, 990 USD');
+    expect(text).toContain('with shreddedAsNull: acme=null, globex=Hank Scorpio');
   });
 
   it('migrations encrypt an existing column, then rotate to a new key', async () => {

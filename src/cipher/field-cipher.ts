@@ -2,10 +2,11 @@ import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../codec/co
 import { parseLegacyValue, toLegacyText } from '../codec/legacy';
 import { defaultAead, type Aead } from '../envelope/aead';
 import { IndexHasher } from '../envelope/blind-index';
-import { looksSealed } from '../envelope/format';
-import { Sealer } from '../envelope/sealer';
+import { envelopeHeader, HEADER_LENGTH, keyIdOfHeader, looksSealed } from '../envelope/format';
+import { scopedBinding, Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
 import type { KeySource } from '../keys/key-source';
+import { SCOPE } from '../keys/scope';
 import type { SealedColumn } from '../metadata/column-plan';
 
 /**
@@ -15,6 +16,8 @@ import type { SealedColumn } from '../metadata/column-plan';
 export interface FieldContext {
   /** The row's primary key for messages (`id=42`), computed only when an error needs it. */
   primaryKey?: () => string | undefined;
+  /** The row's value of a scoped column's scope property (`@Encrypted({ scope })`), read when the column is scoped. */
+  scope?: () => unknown;
 }
 
 /** Options of {@link FieldCipher}. */
@@ -25,6 +28,8 @@ export interface FieldCipherOptions {
   aead?: Aead;
   /** Keys of blind indexes: the active one computes index values, all are looked up. Default: none (fields with an index refuse writes and lookups). */
   indexKeys?: KeySource;
+  /** Read a value whose data key was shredded as NULL instead of failing with `SEALED_SHREDDED`. Default: `false`. */
+  shreddedAsNull?: boolean;
 }
 
 const NO_CONTEXT: FieldContext = {};
@@ -40,10 +45,15 @@ export class FieldCipher {
   private readonly hasher: IndexHasher | undefined;
   /** Read non-envelope values as legacy plaintext instead of failing. */
   readonly plaintextPassthrough: boolean;
+  /** Read values under shredded keys as NULL. */
+  readonly shreddedAsNull: boolean;
+  /** Per scoped column, the binding of each scope: `binding ‖ 0x00 ‖ utf8(scope)`. */
+  private readonly scopedBindings = new WeakMap<SealedColumn, Map<string, Uint8Array>>();
 
   constructor(keys: KeySource, options: FieldCipherOptions = {}) {
     this.sealer = new Sealer(keys, options.aead ?? defaultAead);
     this.plaintextPassthrough = options.plaintextPassthrough ?? false;
+    this.shreddedAsNull = options.shreddedAsNull ?? false;
     this.hasher = options.indexKeys && new IndexHasher(options.indexKeys);
   }
 
@@ -69,15 +79,62 @@ export class FieldCipher {
       if (e instanceof CodecError) throw new SealedError('SEALED_UNSUPPORTED_VALUE', e.message, where(sc, ctx));
       throw e;
     }
-    const envelope = this.sealer.seal(plaintext, sc.binding);
+    let envelope: string;
+    if (sc.scope) {
+      const scope = this.scopeOf(sc, ctx);
+      const keyId = this.keys.activeKeyIdOf!(scope);
+      if (keyId === undefined) {
+        throw new SealedError(
+          'SEALED_CONFIG',
+          "no data key of the row's scope is loaded: the key vault prepares one before a write (is this a write path the subscriber does not see?)",
+          where(sc, ctx),
+        );
+      }
+      envelope = this.sealer.seal(plaintext, this.bindingOf(sc, scope), keyId);
+    } else envelope = this.sealer.seal(plaintext, sc.binding);
     if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
       throw new SealedError(
         'SEALED_VALUE_TOO_LONG',
         `the sealed value takes ${envelope.length} characters but the column holds ${sc.maxLength}; widen it (sealedLength(bytes) gives the size) or use type "text"`,
-        { ...where(sc, ctx), keyId: this.keys.activeKeyId },
+        { ...where(sc, ctx), keyId: envelope.slice(11, 19) },
       );
     }
     return envelope;
+  }
+
+  /**
+   * The scope of the row a scoped column's value belongs to, as text: a non-empty string, or a
+   * number or bigint in decimal. `SEALED_CONFIG` when the row does not carry it (a partial write, a
+   * select without the scope column), `SEALED_UNSUPPORTED_VALUE` when it is no scope.
+   */
+  scopeOf(sc: SealedColumn, ctx: FieldContext): string {
+    const raw = ctx.scope?.();
+    const name = sc.scope!.propertyPath;
+    if (raw === undefined || raw === null) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `the row's scope (${name}) is not known here: a write that sets a scoped field must set ${name} too, and a read must select ${name}`,
+        where(sc, ctx),
+      );
+    }
+    const scope = typeof raw === 'number' || typeof raw === 'bigint' ? String(raw) : raw;
+    if (typeof scope !== 'string' || scope === '' || !SCOPE.test(scope)) {
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_VALUE',
+        `the row's scope (${name}) must be a non-empty string of at most 191 characters without control characters, or a number`,
+        where(sc, ctx),
+      );
+    }
+    return scope;
+  }
+
+  /** The binding of a scoped column for one scope (FORMAT.md, "Key scopes"). */
+  private bindingOf(sc: SealedColumn, scope: string): Uint8Array {
+    let byScope = this.scopedBindings.get(sc);
+    if (!byScope) this.scopedBindings.set(sc, (byScope = new Map()));
+    let binding = byScope.get(scope);
+    if (!binding) byScope.set(scope, (binding = scopedBinding(sc.binding, scope)));
+    return binding;
   }
 
   /**
@@ -97,8 +154,9 @@ export class FieldCipher {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = this.sealer.open(stored, sc.binding);
+      plaintext = this.sealer.open(stored, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding);
     } catch (e) {
+      if (e instanceof SealedError && e.code === 'SEALED_SHREDDED' && this.shreddedAsNull) return null;
       if (e instanceof SealedError) throw e.withContext(where(sc, ctx));
       throw e;
     }
@@ -210,14 +268,20 @@ export class FieldCipher {
     }
   }
 
+  /** The key id in a stored envelope's header; undefined when it is not an envelope. */
+  keyIdOf(stored: unknown): string | undefined {
+    return typeof stored === 'string' && stored.length > HEADER_LENGTH ? keyIdOfHeader(stored.substring(0, HEADER_LENGTH)) : undefined;
+  }
+
   /** Whether a stored value claims to be an envelope (starts with `sealed:`); plaintext otherwise. */
   isEnvelope(stored: unknown): stored is string {
     return looksSealed(stored);
   }
 
-  /** Whether a stored value is sealed under the active key (plaintext and older keys are not). */
-  isCurrent(stored: unknown): boolean {
-    return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
+  /** Whether a stored value is sealed under the active key (of its row's scope, for a scoped column); plaintext and older keys are not. */
+  isCurrent(sc: SealedColumn, stored: unknown, ctx: FieldContext = NO_CONTEXT): boolean {
+    if (!sc.scope) return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
+    return typeof stored === 'string' && stored.startsWith(envelopeHeader(this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx)) ?? ''));
   }
 }
 

@@ -27,6 +27,8 @@ export interface CliArgs {
   keyAction?: KeyAction;
   /** `keys activate|shred <key id>`. */
   keyId?: string;
+  /** `--scope <scope>`: keys create/shred, rotate. */
+  scope?: string;
   keysEnv?: string;
   indexKeysEnv?: string;
 }
@@ -77,6 +79,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       args.entities.push(value());
     } else if (name === '--keys-env') {
       args.keysEnv = value();
+    } else if (name === '--scope') {
+      args.scope = value();
     } else if (name === '--index-keys-env') {
       args.indexKeysEnv = value();
     } else if (name === '--batch-size' || name === '--max-failures') {
@@ -93,7 +97,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     } else if (args.command === 'keys' && args.keyAction === undefined) {
       if (!(KEY_ACTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown keys action ${shown(name)}; actions: ${KEY_ACTIONS.join(', ')}`);
       args.keyAction = name as KeyAction;
-    } else if ((args.keyAction === 'activate' || args.keyAction === 'shred') && args.keyId === undefined) {
+    } else if ((args.keyAction === 'activate' || args.keyAction === 'shred') && args.keyId === undefined && args.scope === undefined) {
       if (!/^[0-9a-f]{8}$/.test(name)) throw new UsageError('a data key id is 8 lowercase hex characters (as keys list prints it); the argument is not echoed');
       args.keyId = name;
     } else {

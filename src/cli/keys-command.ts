@@ -12,7 +12,8 @@ import type { ProgressStream } from './progress';
 /** What `keys shred` prints: what was made unreadable, and when, for an operator to file. */
 export interface ErasureReport {
   dryRun: boolean;
-  keyId: string;
+  /** The data keys shredded: one, or every key of the scope. */
+  keyIds: string[];
   /** `''`: the default scope. */
   scope: string;
   /** When the key was shredded (ISO 8601); undefined in a dry run. */
@@ -28,8 +29,12 @@ export interface ErasureReport {
 /** Why a `keys` command line cannot run, or undefined. */
 export function keysUsageError(args: CliArgs): string | undefined {
   if (!args.keyAction) return 'keys needs an action: list, create, activate, rewrap or shred';
-  if ((args.keyAction === 'activate' || args.keyAction === 'shred') && !args.keyId)
-    return `keys ${args.keyAction} needs the data key id (as keys list prints it)`;
+  if (args.keyAction === 'activate' && args.keyId === undefined) return 'keys activate needs the data key id (as keys list prints it)';
+  if (args.keyAction === 'shred' && (args.keyId === undefined) === (args.scope === undefined)) {
+    return 'keys shred needs a data key id (as keys list prints it), or --scope <scope> to shred every key of a scope';
+  }
+  if (args.dryRun && (args.keyAction === 'create' || args.keyAction === 'activate' || args.keyAction === 'list'))
+    return `keys ${args.keyAction} has no --dry-run`;
   if (args.keyAction === 'shred' && !args.yes && !args.dryRun) {
     return 'keys shred makes every value under the key unreadable for good; pass --yes to confirm (or --dry-run for the report only)';
   }
@@ -37,18 +42,24 @@ export function keysUsageError(args: CliArgs): string | undefined {
 }
 
 /** Runs `keys <action>` on an initialized DataSource whose sealedSubscriber has a KeyVault. */
-export async function runKeys(args: CliArgs, dataSource: DataSource, io: { stdout: ProgressStream }): Promise<number> {
+export async function runKeys(args: CliArgs, dataSource: DataSource, io: { stdout: ProgressStream; stderr: ProgressStream }): Promise<number> {
   const vault = vaultOf(dataSource);
-  if (!vault.loaded) await vault.load(dataSource);
+  try {
+    await vault.load(dataSource);
+  } catch (e) {
+    // listing and activating keys is how a table that does not load (two active keys) is repaired
+    if (!(e instanceof SealedError && e.code === 'SEALED_KEY_STORE' && (args.keyAction === 'list' || args.keyAction === 'activate'))) throw e;
+    io.stderr.write(`typeorm-sealed: warning: the key vault does not load: ${e.message}\n`);
+  }
   const print = (value: unknown, text: string) => io.stdout.write(`${args.json ? toJson(value) : text}\n`);
   switch (args.keyAction!) {
     case 'list': {
       const keys = await vault.list();
-      print({ activeKeyId: vault.activeKeyId, keys }, formatKeys(keys));
+      print({ ...(vault.loaded ? { activeKeyId: vault.activeKeyId } : {}), keys }, formatKeys(keys));
       return EXIT.ok;
     }
     case 'create': {
-      const key = await vault.createKey({ activate: args.activate });
+      const key = await vault.createKey({ activate: args.activate, ...(args.scope !== undefined ? { scope: args.scope } : {}) });
       print(key, `created data key ${key.keyId} (${key.state})${key.state === 'ready' ? nextStep(key.keyId) : ''}`);
       return EXIT.ok;
     }
@@ -60,30 +71,44 @@ export async function runKeys(args: CliArgs, dataSource: DataSource, io: { stdou
     case 'rewrap': {
       const report = await vault.rewrap({ dryRun: args.dryRun });
       print(report, formatRewrap(report));
-      return report.failed.length > 0 ? EXIT.incomplete : EXIT.ok;
+      return report.failed.length > 0 || report.changedMeanwhile.length > 0 ? EXIT.incomplete : EXIT.ok;
     }
     case 'shred': {
-      const report = await shred(dataSource, vault, args.keyId!, args.dryRun);
+      const report = await shred(dataSource, vault, args.keyId !== undefined ? { keyId: args.keyId } : { scope: args.scope! }, args.dryRun);
       print(report, formatErasure(report));
       return EXIT.ok;
     }
   }
 }
 
-/** Counts the values under the key in every encrypted column, then (unless a dry run) shreds it. */
-async function shred(dataSource: DataSource, vault: KeyVault, keyId: string, dryRun: boolean): Promise<ErasureReport> {
-  const before = (await vault.list()).find((k) => k.keyId === keyId);
-  if (!before) throw new SealedError('SEALED_CONFIG', `no data key ${keyId} in the table`);
-  refuseShreddingActive(before);
+/** Counts the values under the key (or every key of the scope) in every encrypted column, then (unless a dry run) shreds it. */
+async function shred(dataSource: DataSource, vault: KeyVault, what: { keyId: string } | { scope: string }, dryRun: boolean): Promise<ErasureReport> {
+  const all = await vault.list();
+  const keys = 'keyId' in what ? all.filter((k) => k.keyId === what.keyId) : all.filter((k) => k.scope === what.scope);
+  if (keys.length === 0) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      'keyId' in what ? `no data key ${what.keyId} in the table` : 'the scope given has no data key (scopes are listed by keys list)',
+    );
+  }
+  if ('keyId' in what) refuseShreddingActive(keys[0]!);
+  else if (what.scope === '') throw new SealedError('SEALED_CONFIG', 'the default scope cannot be shredded as a whole: shred its keys one by one');
   const census = await new KeyRotator(dataSource).census();
-  const columns = census.columns.map((c) => ({ entity: c.entity, column: c.column, table: c.table, values: c.byKeyId[keyId] ?? 0 }));
-  const after = dryRun ? undefined : await vault.shred(keyId);
+  const ids = keys.map((k) => k.keyId);
+  const columns = census.columns.map((c) => ({
+    entity: c.entity,
+    column: c.column,
+    table: c.table,
+    values: ids.reduce((n, id) => n + (c.byKeyId[id] ?? 0), 0),
+  }));
+  const after = dryRun ? [] : 'keyId' in what ? [await vault.shred(what.keyId)] : await vault.shredScope(what.scope);
+  const wrappedBy = [...new Set(keys.map((k) => k.wrappedBy).filter((w): w is string => w !== undefined))];
   return {
     dryRun,
-    keyId,
-    scope: before.scope,
-    ...(after?.shreddedAt ? { shreddedAt: after.shreddedAt } : {}),
-    ...(before.wrappedBy ? { wrappedBy: before.wrappedBy } : {}),
+    keyIds: ids,
+    scope: keys[0]!.scope,
+    ...(after[0]?.shreddedAt ? { shreddedAt: after[0].shreddedAt } : {}),
+    ...(wrappedBy.length ? { wrappedBy: wrappedBy.join(', ') } : {}),
     columns,
     values: columns.reduce((n, c) => n + c.values, 0),
   };
@@ -125,7 +150,7 @@ function formatKeys(keys: readonly DataKeyInfo[]): string {
 function formatRewrap(report: RewrapReport): string {
   const lines = [
     `rewrap${report.dryRun ? ' (dry run, nothing written)' : ''} to ${printable(report.wrappedBy)}: ${report.rewrapped.length} ${report.dryRun ? 'would be ' : ''}rewrapped, ` +
-      `${report.current.length} already current, ${report.shredded.length} shredded, ${report.failed.length} failed`,
+      `${report.current.length} already current, ${report.shredded.length} shredded, ${report.changedMeanwhile.length} changed meanwhile by another process (run it again), ${report.failed.length} failed`,
     `only the table ${DATA_KEY_TABLE} ${report.dryRun ? 'would change' : 'changed'}: no data row was rewritten`,
   ];
   for (const f of report.failed) lines.push(`  ${f.keyId}: ${printable(f.message)}`);
@@ -135,7 +160,7 @@ function formatRewrap(report: RewrapReport): string {
 function formatErasure(report: ErasureReport): string {
   return [
     `Erasure report${report.dryRun ? ' (dry run: nothing was shredded)' : ''}`,
-    `  data key       ${report.keyId}`,
+    `  data key${report.keyIds.length > 1 ? 's' : ' '}      ${report.keyIds.join(', ')}`,
     `  scope          ${report.scope === '' ? '(default)' : printable(report.scope)}`,
     `  shredded at    ${report.shreddedAt ?? '-'}`,
     `  wrapped by     ${report.wrappedBy ?? '-'}`,

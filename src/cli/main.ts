@@ -32,6 +32,7 @@ Run "typeorm-sealed <command> --help" for the options of a command.`;
 
 const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
+  --scope <scope>          rotate: only values under data keys of this key scope (KeyVault)
   --keys-env <NAME>        read the key ring from this environment variable instead of the
                            DataSource's sealedSubscriber (default when there is none: ${DEFAULT_KEYS_ENV})
   --index-keys-env <NAME>  read the blind index key ring from this environment variable instead of
@@ -57,14 +58,16 @@ const HELP: Record<Command, string> = {
 Manages the data keys of the KeyVault given to the DataSource's sealedSubscriber (the table
 sealed_data_keys). Processes see changes when they reload the vault or restart.
   list                   every data key: id, scope, state, generation, times, wrapped by
-  create [--activate]    a new data key, "ready": processes that reload open its values but do
+  create [--activate] [--scope <scope>]
+                         a new data key (of the default scope, or of <scope>), "ready": processes that reload open its values but do
                          not seal with it; activate it once they all have (--activate at once:
                          only when no other process runs)
   activate <key id>      make it the active key (the active one becomes "retired"); then rotate
   rewrap [--dry-run]     wrap every data key not wrapped by the vault's wrapper with it (after a
                          new master key became active, or a new wrapper): only sealed_data_keys
                          changes, no data row is rewritten
-  shred <key id> --yes   destroy a data key: every value under it becomes unreadable for good
+  shred <key id> --yes   destroy a data key (or every key of a scope: shred --scope <scope> --yes,
+                         a tenant's erasure): every value under it becomes unreadable for good
                          (SEALED_SHREDDED); prints an erasure report (counts per column, time);
                          with --dry-run, the report of what it would make unreadable
 
@@ -247,6 +250,7 @@ async function runWalk(command: Exclude<Command, 'generate-key' | 'keys'>, args:
       ...(args.batchSize ? { batchSize: args.batchSize } : {}),
       ...(args.maxFailures ? { maxFailures: args.maxFailures } : {}),
       ...(args.entities.length ? { entities: args.entities } : {}),
+      ...(args.scope !== undefined ? { scope: args.scope } : {}),
       dryRun: args.dryRun,
       stopOnFailure: !args.continueOnError,
       ...(args.json ? {} : { onProgress: progress.update }),

@@ -15,6 +15,19 @@ export function bindingBytes(table: string, column: string): Uint8Array {
 }
 
 /**
+ * What a value of a scoped column is bound to: its table and column, and its row's scope:
+ * `binding || 0x00 || utf8(scope)`. Table and column names hold no NUL, so no scoped binding equals
+ * an unscoped one, and a value copied into a row of another scope fails authentication.
+ */
+export function scopedBinding(binding: Uint8Array, scope: string): Uint8Array {
+  const scopeBytes = textEncoder.encode(scope);
+  const out = new Uint8Array(binding.length + 1 + scopeBytes.length);
+  out.set(binding, 0);
+  out.set(scopeBytes, binding.length + 1);
+  return out;
+}
+
+/**
  * Seals and opens envelopes with a {@link KeyRing}: the active key seals, any key in the ring opens.
  * AAD = `utf8(header) || binding`, header being `sealed:1:x:<key id>:`.
  */
@@ -34,11 +47,11 @@ export class Sealer {
     return this.header.text;
   }
 
-  /** Encrypts `plaintext` under the active key with a fresh random 24-byte nonce. */
-  seal(plaintext: Uint8Array, binding: Uint8Array): string {
+  /** Encrypts `plaintext` under the active key (or the key `keyId`, which the source must hold) with a fresh random 24-byte nonce. */
+  seal(plaintext: Uint8Array, binding: Uint8Array, keyId?: string): string {
     const nonce = nextNonce();
-    const header = this.activeHeader;
-    const keyId = this.header.keyId;
+    const header = keyId === undefined ? this.activeHeader : envelopeHeader(keyId);
+    keyId ??= this.header.keyId;
     // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
     const key = subkeyOf(this.keys, keyId, 'encrypt')!;
     const sealed = this.aead.seal(key, nonce, this.aad(keyId, binding), plaintext);
@@ -73,13 +86,9 @@ export class Sealer {
     const { keyId, body } = parseEnvelope(envelope);
     const key = subkeyOf(this.keys, keyId, 'encrypt');
     if (!key && this.keys.shreddedKeyIds?.includes(keyId)) {
-      throw new SealedError(
-        'SEALED_SHREDDED',
-        `value was sealed under data key ${keyId}, which was shredded (destroyed on purpose): it can never be read again`,
-        {
-          keyId,
-        },
-      );
+      throw new SealedError('SEALED_SHREDDED', `value was sealed under data key ${keyId}, which was shredded (destroyed on purpose): it cannot be read`, {
+        keyId,
+      });
     }
     if (!key) {
       throw new SealedError(

@@ -15,6 +15,23 @@ export interface KeySource {
   has(keyId: string): boolean;
   /** Ids of keys destroyed on purpose (crypto-shredding): their values fail with `SEALED_SHREDDED`, and the rotator leaves them. Default: none. */
   readonly shreddedKeyIds?: readonly string[];
+  /**
+   * Key scopes (a key vault's): the id of the active key of `scope`, undefined when none is loaded
+   * yet ({@link prepare} creates or fetches it). A source without it has no scopes.
+   */
+  activeKeyIdOf?(scope: string): string | undefined;
+  /** The scope of a key id (`''`: the default scope); undefined when the source does not hold it. */
+  scopeOf?(keyId: string): string | undefined;
+  /** Ids of the active key of every scope. Default: `[activeKeyId]`. */
+  readonly activeKeyIds?: readonly string[];
+  /**
+   * Loads what the hot path is about to need and does not hold yet: the active key of each scope
+   * (created at a scope's first write) and keys sealed by other processes since loading. Resolves
+   * at once when nothing is missing.
+   */
+  prepare?(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }): Promise<void>;
+  /** Told when a transaction on the DataSource ends, so keys created inside one that rolled back are not kept. */
+  afterTransaction?(committed: boolean): void;
 }
 
 type SubkeyLookup = (keyId: string, purpose: KeyPurpose) => Uint8Array | undefined;

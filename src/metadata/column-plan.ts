@@ -21,6 +21,8 @@ export interface SealedColumn {
   readonly maxLength: number | undefined;
   /** The field's blind index, when it has one. */
   readonly index?: SealedIndex | undefined;
+  /** The column whose value is the row's key scope (`@Encrypted({ scope })`), when the field is scoped. */
+  readonly scope?: ColumnMetadata | undefined;
 }
 
 /** A blind index of one encrypted column: its spec and its own column. */
@@ -57,9 +59,20 @@ function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
       binding: bindingBytes(spec.boundTo.table ?? metadata.tableName, spec.boundTo.column ?? column.databaseName),
       maxLength: length,
       index: spec.index && { ...spec.index, column: indexColumnOf(metadata, column, spec.index) },
+      scope: spec.scope === undefined ? undefined : scopeColumnOf(metadata, column, spec.scope),
     });
   }
   return Object.freeze(out);
+}
+
+/** The plain column named by `@Encrypted({ scope })`: a property of the entity itself, not encrypted. */
+function scopeColumnOf(metadata: EntityMetadata, column: ColumnMetadata, property: string): ColumnMetadata {
+  const found = metadata.columns.find((c) => c.propertyPath === property);
+  const where = { entity: metadata.name, column: column.propertyPath };
+  if (!found) throw new SealedError('SEALED_CONFIG', `the scope property ${property} is not a column of the entity`, where);
+  if (sealedPropertySpec(found.target, found.propertyName))
+    throw new SealedError('SEALED_CONFIG', `the scope property ${property} is encrypted: a scope must be readable to choose a key`, where);
+  return found;
 }
 
 /** The column `@Encrypted({ index })` declared beside `column` (same class, same embedded object). */

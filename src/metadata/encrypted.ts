@@ -24,6 +24,7 @@ const OPTIONS: readonly (keyof EncryptedOptions)[] = [
   'valueType',
   'boundTo',
   'index',
+  'scope',
 ];
 
 const FIXED_LENGTH: Partial<Record<SealedColumnType, number>> = { tinytext: 255 };
@@ -68,6 +69,15 @@ export interface EncryptedOptions {
    * {@link BlindIndexOptions}. Needs `indexKeys` on the subscriber. Default: no index.
    */
   index?: true | BlindIndexOptions;
+  /**
+   * The property (a plain column of the same entity, e.g. `'tenantId'`) whose value chooses the
+   * key scope of each row: every scope has data keys of its own in the `KeyVault`, created at the
+   * scope's first write, and the scope is bound into the associated data, so a value copied into
+   * a row of another scope never opens. Shredding a scope's keys erases its values alone. Needs a
+   * `KeyVault` as the subscriber's keys; not with `index` (an index is not scoped). A write that
+   * sets the field must carry the scope (a loaded entity does). Default: none (the default scope).
+   */
+  scope?: string;
 }
 
 /** Column options that would store or compare plaintext, refused with the reason. */
@@ -123,8 +133,18 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
       throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
     }
     checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
-    const { valueType: _v, boundTo, type: _t, index: indexOption, ...columnOptions } = options;
+    const { valueType: _v, boundTo, type: _t, index: indexOption, scope, ...columnOptions } = options;
     const index = indexOption === undefined || indexOption === (false as unknown) ? undefined : resolveBlindIndex(indexOption, valueType, property, where);
+    if (scope !== undefined && (typeof scope !== 'string' || !/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(scope))) {
+      throw new SealedError('SEALED_CONFIG', 'scope must name a property of the entity (e.g. "tenantId")', where);
+    }
+    if (scope !== undefined && index) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        'a field with a scope cannot have a blind index: index values are not scoped, so they would outlive a shredded scope',
+        where,
+      );
+    }
     Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
     if (index) {
       // The index column: nullable (rows written before the index existed hold NULL until the
@@ -140,7 +160,7 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
       })(target, index.property);
       Index({ unique: index.unique })(target, index.property);
     }
-    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {}, ...(index ? { index } : {}) });
+    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {}, ...(index ? { index } : {}), ...(scope ? { scope } : {}) });
   };
 }
 

@@ -7,6 +7,8 @@ export interface SealedPropertySpec {
   boundTo: { table?: string; column?: string };
   /** The field's blind index, when it has one. */
   index?: BlindIndexSpec;
+  /** The property whose value is the row's key scope, when the field is scoped. */
+  scope?: string;
 }
 
 /**

@@ -1,13 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { QueryRunner } from 'typeorm';
-import type { FieldCipher } from '../cipher/field-cipher';
+import type { FieldCipher, FieldContext } from '../cipher/field-cipher';
 import { ENVELOPE_PREFIX } from '../envelope/format';
 import { SealedError } from '../errors';
 import { censusOf, emptiedWarning, missingIndexNote, valuesLeft } from './column-census';
-import { retrying, type RowLock } from './dialect';
+import { retrying, type RowLock } from '../compat/dialect';
 import type { FailureTally } from './failure-tally';
 import type { ColumnReport, RotationMode, RotationProgress } from './report';
-import { ColumnSql, type KeyWindow, type Swap } from './sql';
+import { ColumnSql, type BatchRow, type KeyWindow, type ScopedRotation, type Swap } from './sql';
 
 /** Settings shared by every column of one walk. */
 export interface WalkSettings {
@@ -18,6 +18,8 @@ export interface WalkSettings {
   stopOnFailure: boolean;
   /** Reindex: read every row and rewrite each index value that differs from its value's, not only missing ones and those under an older index key. */
   recompute?: boolean;
+  /** Rotate: only values under data keys of this key scope (a key vault's); others are left. Default: every scope. */
+  scope?: string;
   onProgress?: (progress: RotationProgress) => void;
 }
 
@@ -89,7 +91,12 @@ export class ColumnWalk {
     const { mode, dryRun } = this.settings;
     const { cipher } = this.settings;
     // `left` selects what keeps the goal from being reached; the batches read it, or every row to recompute
-    const left = this.sql.needsWork(mode, this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId, cipher.keys.shreddedKeyIds);
+    const left = this.sql.needsWork(
+      mode,
+      this.sql.target === 'index' ? cipher.indexKeys!.activeKeyId : cipher.keys.activeKeyId,
+      cipher.keys.shreddedKeyIds,
+      this.scopedRotation(),
+    );
     const condition = this.settings.recompute && this.sql.target === 'index' ? '1 = 1' : left;
     const writes = mode !== 'verify' && !dryRun;
     const total = await this.sql.count(runner, condition);
@@ -125,6 +132,20 @@ export class ColumnWalk {
     }
     await this.finish(runner, stopped);
     return !stopped;
+  }
+
+  /**
+   * For a rotation: which keys to move from. A scoped column's values go from every loaded key that
+   * is no scope's active key (nor shredded) to their own scope's active key; with a `scope` setting,
+   * only that scope's keys, and no value of an unscoped column.
+   */
+  private scopedRotation(): ScopedRotation | undefined {
+    const { cipher, scope } = this.settings;
+    const keys = cipher.keys;
+    if (!this.sql.sc.scope && scope === undefined) return undefined;
+    if (!this.sql.sc.scope) return { from: [] };
+    const active = new Set(keys.activeKeyIds ?? [keys.activeKeyId]);
+    return { from: keys.keyIds.filter((id) => !active.has(id) && (scope === undefined || keys.scopeOf?.(id) === scope)) };
   }
 
   /**
@@ -164,10 +185,12 @@ export class ColumnWalk {
           `${r.entity}.${r.column}: ${census.shredded} values are under shredded data keys; they can never be opened and were left as they are`,
         );
       }
-      r.remaining =
-        mode === 'verify'
-          ? r.failed + r.plaintext
-          : Math.max(valuesLeft(mode as Exclude<RotationMode, 'verify' | 'reindex'>, census, cipher.keys.activeKeyId) - (dryRun ? r.rewritten : 0), 0);
+      const scoped = mode === 'rotate' ? this.scopedRotation() : undefined;
+      // a scoped rotation: what its condition still selects (keys of other scopes are not its work)
+      const left = scoped
+        ? await this.sql.count(runner, this.sql.needsWork(mode, cipher.keys.activeKeyId, cipher.keys.shreddedKeyIds, scoped))
+        : valuesLeft(mode as Exclude<RotationMode, 'verify' | 'reindex'>, census, cipher.keys.activeKeyId);
+      r.remaining = mode === 'verify' ? r.failed + r.plaintext : Math.max(left - (dryRun ? r.rewritten : 0), 0);
     } else {
       // an index walk: what its condition still selects; for verify, failures and rows without an index value
       const missing = mode === 'verify' ? await this.sql.count(runner, this.sql.missingIndex()) : 0;
@@ -195,6 +218,29 @@ export class ColumnWalk {
     }
   }
 
+  /**
+   * Before a batch is processed, with a key vault: loads the keys its values are under and the
+   * active key of each scope it seals for (created at a scope's first sealing), which other
+   * processes may have created since the vault was loaded.
+   */
+  private async prepareKeys(rows: readonly BatchRow[]): Promise<void> {
+    const { cipher, mode } = this.settings;
+    if (!cipher.keys.prepare) return;
+    const sc = this.sql.sc;
+    const keyIds = rows.map((r) => cipher.keyIdOf(r.value)).filter((id): id is string => id !== undefined);
+    const scopes: string[] = [];
+    if (sc.scope && (mode === 'rotate' || mode === 'encryptExisting')) {
+      for (const row of rows) {
+        try {
+          scopes.push(cipher.scopeOf(sc, { scope: () => row.scope }));
+        } catch {
+          // the row's failure is reported when it is processed
+        }
+      }
+    }
+    await cipher.keys.prepare({ scopes, keyIds });
+  }
+
   /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
   private async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<{ rows: number; stop: boolean; wrote: boolean }> {
     const tally = await retrying(this.sql.dialect, () => this.tryBatch(runner, condition, window, lock));
@@ -208,13 +254,15 @@ export class ColumnWalk {
     try {
       if (writes) await this.sql.lockForWriting(runner);
       const rows = await this.sql.batch(runner, condition, window, lock);
+      await this.prepareKeys(rows);
       const tally: BatchTally = { rows: rows.length, stop: false, examined: 0, rewritten: 0, pending: 0, conflicts: 0, conflictKeys: [], failures: [] };
       const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
         if (!this.conflictKeys.has(primaryKey)) tally.examined++;
-        const outcome = this.sql.target === 'index' ? this.processIndex(row.value, row.index, primaryKey) : this.process(row.value, primaryKey);
+        const ctx: FieldContext = { primaryKey: () => primaryKey, scope: () => row.scope };
+        const outcome = this.sql.target === 'index' ? this.processIndex(row.value, row.index, primaryKey, ctx) : this.process(row.value, primaryKey, ctx);
         if (outcome instanceof SealedError) {
           this.fail(tally, primaryKey, outcome);
           if (tally.stop) break;
@@ -361,10 +409,9 @@ export class ColumnWalk {
    * stored index value matches it under the index key it names (verify); the SealedError otherwise.
    * A legacy plaintext value is read as the column's type, as lookups before encryptExisting need.
    */
-  private processIndex(stored: unknown, index: unknown, primaryKey: string): Outcome | SealedError {
+  private processIndex(stored: unknown, index: unknown, primaryKey: string, ctx: FieldContext): Outcome | SealedError {
     const { mode, cipher } = this.settings;
     const sc = this.sql.sc;
-    const ctx = { primaryKey: () => primaryKey };
     let value: unknown;
     try {
       value = cipher.isEnvelope(stored) ? cipher.open(sc, stored, ctx) : cipher.readLegacy(sc, stored, ctx);
@@ -402,10 +449,9 @@ export class ColumnWalk {
   }
 
   /** The new value for a stored one, or the SealedError that stops it from being processed. */
-  private process(stored: unknown, primaryKey: string): Outcome | SealedError {
+  private process(stored: unknown, primaryKey: string, ctx: FieldContext): Outcome | SealedError {
     const { mode, cipher } = this.settings;
     const sc = this.sql.sc;
-    const ctx = { primaryKey: () => primaryKey };
     try {
       switch (mode) {
         case 'rotate':

@@ -4,14 +4,14 @@ import { fieldCipherOf } from '../cipher/registry';
 import { dataSourceOf } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
-import { loadIfVault, requireKeys, type KeyVault } from '../vault/key-vault';
+import { freshVault, requireKeys, type KeyVault } from '../vault/key-vault';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { censusOf, emptiedWarning, indexCensusOf, indexWarning, lackingKeyIds } from './column-census';
 import { columnTypesOf, holdsEnvelopes } from './column-type';
 import { ColumnWalk } from './column-walk';
 import { FailureTally } from './failure-tally';
 import type { CensusReport, ColumnCensus, IndexCensus, RotationMode, RotationProgress, RotationReport, WalkStatus } from './report';
-import { retrying } from './dialect';
+import { retrying } from '../compat/dialect';
 import { ColumnSql } from './sql';
 
 /** Options of {@link KeyRotator}. */
@@ -41,6 +41,11 @@ export interface KeyRotatorOptions {
   queryRunner?: QueryRunner;
   /** Called after every batch. Default: none. */
   onProgress?: (progress: RotationProgress) => void;
+  /**
+   * `rotate` only the values under data keys of this key scope (a key vault's, e.g. one tenant's
+   * after `createKey({ scope, activate: true })`). Default: every scope.
+   */
+  scope?: string;
 }
 
 /**
@@ -208,6 +213,7 @@ export class KeyRotator {
         dryRun: this.options.dryRun ?? false,
         stopOnFailure: this.options.stopOnFailure ?? true,
         recompute,
+        ...(this.options.scope !== undefined ? { scope: this.options.scope } : {}),
         ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
       };
       let stopped = false;
@@ -345,7 +351,7 @@ export class KeyRotator {
   }
 
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
-    await loadIfVault(this.cipher.keys, this.dataSource);
+    await freshVault(this.cipher.keys, this.dataSource);
     if (this.options.queryRunner) return work(this.options.queryRunner);
     const runner = this.dataSource.createQueryRunner();
     try {

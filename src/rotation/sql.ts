@@ -3,7 +3,7 @@ import { ENVELOPE_PREFIX, envelopeHeader, HEADER_LENGTH } from '../envelope/form
 import { describeKey, type SealedColumn } from '../metadata/column-plan';
 import { escapeQuery } from '../compat/typeorm';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
-import { dialectOf, refusedWrite, retrying, type Dialect, type RowLock } from './dialect';
+import { dialectOf, refusedWrite, retrying, type Dialect, type RowLock } from '../compat/dialect';
 import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
@@ -34,6 +34,14 @@ export interface BatchRow {
   key: unknown[];
   value: unknown;
   index?: unknown;
+  /** The row's scope property, for a scoped column. */
+  scope?: unknown;
+}
+
+/** Which key ids a rotation must move, for a scoped column (every scope has its own active key). */
+export interface ScopedRotation {
+  /** Key ids whose values are re-sealed under their scope's active key: loaded, neither active nor shredded. */
+  readonly from: readonly string[];
 }
 
 /** A range of primary keys: after `after` (exclusive) up to `upTo` (inclusive); open where undefined. */
@@ -63,6 +71,8 @@ export class ColumnSql {
   readonly column: string;
   /** The column the walk writes (quoted): the encrypted column, or its blind index column. */
   readonly written: string;
+  /** The scope column (quoted), for a scoped column: read with each row. */
+  readonly scope: string | undefined;
   private readonly keys: string[];
   readonly dialect: Dialect;
   /** Bytes of parameters one compare-and-swap statement carries here; read at the first write. */
@@ -79,6 +89,7 @@ export class ColumnSql {
     this.table = metadata.tablePath.split('.').map(q).join('.');
     this.column = q(sc.column.databaseName);
     this.written = target === 'index' ? q(sc.index!.column.databaseName) : this.column;
+    this.scope = sc.scope && q(sc.scope.databaseName);
     this.keys = metadata.primaryColumns.map((c) => q(c.databaseName));
     this.dialect = dialectOf(dataSource);
   }
@@ -87,8 +98,13 @@ export class ColumnSql {
    * The condition selecting the rows a mode must touch, from the envelope prefix; for an index
    * walk, from the index value's key id prefix (`activeKeyId` is then the active index key's).
    */
-  needsWork(mode: RotationMode, activeKeyId: string, shreddedKeyIds: readonly string[] = []): string {
+  needsWork(mode: RotationMode, activeKeyId: string, shreddedKeyIds: readonly string[] = [], scoped?: ScopedRotation): string {
     if (this.target === 'index') return mode === 'verify' ? '1 = 1' : `(${this.written} IS NULL OR NOT ${this.startsWith(`${activeKeyId}:`, this.written)})`;
+    if (mode === 'rotate' && scoped) {
+      // key ids are 8 hex characters (checked where they enter): safe as literals
+      if (scoped.from.length === 0) return '1 = 0';
+      return `(${this.startsWith(ENVELOPE_PREFIX)} AND SUBSTR(${this.dialect.asText(this.column)}, 12, 8) IN (${scoped.from.map((id) => `'${id}'`).join(', ')}))`;
+    }
     // values under a shredded key can never be opened: rotate and decryptAll leave them
     const notShredded = shreddedKeyIds.map((id) => ` AND NOT ${this.startsWith(envelopeHeader(id))}`).join('');
     switch (mode) {
@@ -147,7 +163,7 @@ export class ColumnSql {
    */
   async batch(runner: QueryRunner, condition: string, window: KeyWindow, lock: RowLock): Promise<BatchRow[]> {
     const rows: ObjectLiteral[] = await runner.query(...this.batchSql(condition, window, lock));
-    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v, index: row.i }));
+    return rows.map((row) => ({ key: this.keys.map((_, i) => row[`k${i}`]), value: row.v, index: row.i, scope: row.s }));
   }
 
   /** The batch SELECT and its parameters. */
@@ -156,7 +172,7 @@ export class ColumnSql {
     const after = window.after ? ` AND ${this.keyBound('>', 'c', window.after)}` : '';
     const upTo = window.upTo ? ` AND ${this.keyBound('<=', 'e', window.upTo)}` : '';
     return this.escape(
-      `SELECT ${keys}, ${this.column} AS v${this.target === 'index' ? `, ${this.written} AS i` : ''} FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after}${upTo} ` +
+      `SELECT ${keys}, ${this.column} AS v${this.target === 'index' ? `, ${this.written} AS i` : ''}${this.scope ? `, ${this.scope} AS s` : ''} FROM ${this.table} WHERE ${this.column} IS NOT NULL AND ${condition}${after}${upTo} ` +
         `ORDER BY ${this.keys.join(', ')}${this.dialect.lock[lock]} ${INTERNAL_QUERY_MARKER}`,
       { ...this.keyParams('c', window.after), ...this.keyParams('e', window.upTo) },
     );

@@ -58,6 +58,14 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         { entity: metadata.name, column: indexed.path },
       );
     }
+    const scoped = sealedColumnsOf(metadata).find((sc) => sc.scope);
+    if (cipher && !cipher.keys.activeKeyIdOf && scoped) {
+      return new SealedError(
+        'SEALED_CONFIG',
+        'the field has a key scope but the sealedSubscriber has a KeyRing, which has no scopes: give it a KeyVault (README, "Per-tenant keys")',
+        { entity: metadata.name, column: scoped.path },
+      );
+    }
     const unique = uniqueOnSealedColumn(metadata);
     if (unique) {
       return new SealedError(

@@ -2,7 +2,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { SealedError } from '../errors';
 import { describePrimaryKey, sealedColumnsOf, type SealedColumn } from '../metadata/column-plan';
-import type { FieldCipher } from '../cipher/field-cipher';
+import type { FieldCipher, FieldContext } from '../cipher/field-cipher';
 import { handlersOfThisTurn, refusedByOtherHandlers } from './pending-handlers';
 import { SealBatch } from './seal-batch';
 
@@ -33,6 +33,8 @@ interface Replaced {
 interface Target {
   metadata: EntityMetadata;
   databaseEntity: ObjectLiteral | undefined;
+  /** An update (`save()` of a loaded entity, `update()`, QueryBuilder update), not an insert. */
+  update: boolean;
   batch: SealBatch<Target>;
   state: RunnerState;
 }
@@ -98,14 +100,24 @@ export class EntitySealer {
    * TypeORM awaits. With a `databaseEntity` (save of a loaded entity), a field equal to the stored
    * value is pointed at the stored value instead, so TypeORM sees no change and does not rewrite it.
    */
-  queueForWrite(metadata: EntityMetadata, entity: ObjectLiteral, queryRunner: QueryRunner, databaseEntity?: ObjectLiteral): SealBatch<Target> | undefined {
+  queueForWrite(
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    queryRunner: QueryRunner,
+    update: boolean,
+    databaseEntity?: ObjectLiteral,
+  ): SealBatch<Target> | undefined {
     if (sealedColumnsOf(metadata).length === 0) return undefined;
     const state = this.stateOf(queryRunner);
     let batch = state.open;
     if (!batch) {
       const turn = handlersOfThisTurn();
       const created: SealBatch<Target> = SealBatch.create<Target>(
-        () => refusedByOtherHandlers(turn),
+        async () => {
+          const refused = await refusedByOtherHandlers(turn);
+          await this.prepareScopes(created, refused);
+          return refused;
+        },
         (e, target) => this.sealForWrite(target, e),
         (e) => this.restore(e),
         () => releaseIfRestored(state, created),
@@ -117,18 +129,49 @@ export class EntitySealer {
         if (state.open === created) state.open = undefined;
       });
     }
-    batch.entities.set(entity, { metadata, databaseEntity, batch, state });
+    batch.entities.set(entity, { metadata, databaseEntity, update, batch, state });
     return batch;
   }
 
+  /**
+   * Before a batch is sealed: the key vault loads (or creates, at a scope's first write) the active
+   * key of every scope the batch writes to. Nothing to do without scoped fields.
+   */
+  private async prepareScopes(batch: SealBatch<Target>, refused: ReadonlySet<object>): Promise<void> {
+    const keys = this.cipher.keys;
+    if (!keys.prepare) return;
+    const scopes = new Set<string>();
+    for (const [entity, { metadata, databaseEntity }] of batch.entities) {
+      if (refused.has(entity)) continue;
+      for (const sc of sealedColumnsOf(metadata)) {
+        const value = sc.scope && sc.column.getEntityValue(entity);
+        if (value === undefined || value === null) continue;
+        try {
+          scopes.add(this.cipher.scopeOf(sc, writeContext(sc, metadata, entity, databaseEntity)));
+        } catch {
+          // no usable scope: sealing the entity reports it
+        }
+      }
+    }
+    if (scopes.size > 0) await keys.prepare({ scopes: [...scopes] });
+  }
+
   /** Seals the encrypted fields of `entity` in place; on a refusal, every field it changed is put back. */
-  private sealForWrite({ metadata, databaseEntity, batch, state }: Target, entity: ObjectLiteral): void {
+  private sealForWrite({ metadata, databaseEntity, update, batch, state }: Target, entity: ObjectLiteral): void {
     const earlier = this.replaced.get(entity)?.fields;
     const replaced: Replaced[] = [];
     const primaryKey = () => describePrimaryKey(metadata, entity);
     try {
       for (const sc of sealedColumnsOf(metadata)) {
         const current = sc.column.getEntityValue(entity);
+        const moved = sc.scope !== undefined && scopeMoves(sc, entity, update, databaseEntity);
+        if (moved && current === undefined) {
+          throw new SealedError(
+            'SEALED_UNSUPPORTED_VALUE',
+            `the write changes the row's scope (${sc.scope!.propertyPath}) but not this field, which would stay sealed for the old scope and never open again: save the loaded entity with every scoped field, or set them in the same update`,
+            { entity: sc.entity, column: sc.path },
+          );
+        }
         if (current === undefined || current === null) {
           // NULL has a NULL index; a field not written leaves its index alone (whatever the object says)
           if (sc.index) putIndex(sc, entity, current, earlier, replaced);
@@ -149,13 +192,19 @@ export class EntitySealer {
         const previous = earlier?.find((r) => r.column === sc.column && r.written === current && holdsSealed(r, entity));
         const value = previous ? (previous.late ? previous.late.value : previous.original) : current;
         const before = previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName);
-        if (databaseEntity && !this.stale.get(databaseEntity)?.has(sc.column) && this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))) {
+        const ctx = sc.scope ? writeContext(sc, metadata, entity, databaseEntity) : { primaryKey };
+        if (
+          !moved &&
+          databaseEntity &&
+          !this.stale.get(databaseEntity)?.has(sc.column) &&
+          this.equalsStored(sc, value, sc.column.getEntityValue(databaseEntity))
+        ) {
           const stored = sc.column.getEntityValue(databaseEntity);
           if (stored !== current) replaced.push(pointAt(sc, entity, holder, value, stored, before));
           if (sc.index) putIndex(sc, entity, undefined, earlier, replaced);
         } else {
-          replaced.push(put(sc, entity, holder, value, this.cipher.seal(sc, value, { primaryKey }), before));
-          if (sc.index) putIndex(sc, entity, this.cipher.index(sc, value, { primaryKey }), earlier, replaced);
+          replaced.push(put(sc, entity, holder, value, this.cipher.seal(sc, value, ctx), before));
+          if (sc.index) putIndex(sc, entity, this.cipher.index(sc, value, ctx), earlier, replaced);
         }
       }
     } catch (e) {
@@ -244,26 +293,46 @@ export class EntitySealer {
     }
   }
 
-  /** Opens the encrypted fields of a loaded entity in place. */
-  openLoaded(metadata: EntityMetadata, entity: ObjectLiteral): void {
+  /**
+   * Opens the encrypted fields of a loaded entity in place. With a key vault, when a value is under
+   * a data key this process has not loaded (created by another process since), it loads it first
+   * and returns the promise TypeORM awaits; otherwise it works synchronously.
+   */
+  openLoaded(metadata: EntityMetadata, entity: ObjectLiteral, prepared = false): Promise<void> | void {
     const plan = sealedColumnsOf(metadata);
     if (plan.length === 0) return;
+    if (!prepared && this.cipher.keys.prepare) {
+      const missing = this.missingKeyIds(plan, entity);
+      if (missing.length > 0) return this.cipher.keys.prepare({ keyIds: missing }).then(() => this.openLoaded(metadata, entity, true));
+    }
     const earlier = this.opened.get(entity);
     const opened = earlier ?? new Array<unknown>(plan.length);
-    const ctx = { primaryKey: () => describePrimaryKey(metadata, entity) };
+    const primaryKey = () => describePrimaryKey(metadata, entity);
     for (let i = 0; i < plan.length; i++) {
       const sc = plan[i]!;
+      const ctx = sc.scope ? { primaryKey, scope: () => sc.scope!.getEntityValue(entity) } : { primaryKey };
       const stored = sc.column.getEntityValue(entity);
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): a field still holding what we
       // opened is plaintext already, whatever it looks like.
       if (earlier && i in earlier && earlier[i] === stored) continue;
-      if (!this.cipher.isCurrent(stored)) this.markStale(entity, sc.column);
+      if (!this.cipher.isCurrent(sc, stored, ctx)) this.markStale(entity, sc.column);
       const value = this.cipher.open(sc, stored, ctx);
       sc.column.setEntityValue(entity, value);
       opened[i] = value;
     }
     if (!earlier) this.opened.set(entity, opened);
+  }
+
+  /** Key ids of the loaded envelopes the cipher's keys neither hold nor know as shredded. */
+  private missingKeyIds(plan: readonly SealedColumn[], entity: ObjectLiteral): string[] {
+    const keys = this.cipher.keys;
+    const missing: string[] = [];
+    for (const sc of plan) {
+      const keyId = this.cipher.keyIdOf(sc.column.getEntityValue(entity));
+      if (keyId !== undefined && !keys.has(keyId) && !keys.shreddedKeyIds?.includes(keyId)) missing.push(keyId);
+    }
+    return missing;
   }
 
   private stateOf(queryRunner: QueryRunner): RunnerState {
@@ -283,6 +352,29 @@ export class EntitySealer {
     if (stored === undefined || stored === null || this.cipher.isEnvelope(stored)) return false;
     return this.cipher.sameValue(sc, value, stored);
   }
+}
+
+/** The context of a value being written: its row's primary key and scope (the entity's, else the stored row's). */
+function writeContext(sc: SealedColumn, metadata: EntityMetadata, entity: ObjectLiteral, databaseEntity: ObjectLiteral | undefined): FieldContext {
+  return {
+    primaryKey: () => describePrimaryKey(metadata, entity),
+    scope: () => {
+      const own = sc.scope!.getEntityValue(entity);
+      return own === undefined && databaseEntity ? sc.scope!.getEntityValue(databaseEntity) : own;
+    },
+  };
+}
+
+/**
+ * Whether a write moves the row to another scope: a save whose entity's scope differs from the
+ * stored row's, or an update statement that sets the scope (its rows' scopes are unknown here).
+ */
+function scopeMoves(sc: SealedColumn, entity: ObjectLiteral, update: boolean, databaseEntity: ObjectLiteral | undefined): boolean {
+  const scope = sc.scope!.getEntityValue(entity);
+  if (!update || scope === undefined) return false;
+  if (!databaseEntity) return true;
+  const stored = sc.scope!.getEntityValue(databaseEntity);
+  return stored !== undefined && String(stored) !== String(scope);
 }
 
 /** Removes an object's envelopes from its query runner's carriers. */

@@ -49,6 +49,13 @@ export interface SealedSubscriberOptions {
    * Default: none.
    */
   indexKeys?: KeyRing;
+  /**
+   * Read a field whose data key was shredded (`KeyVault.shred`, `shredScope`) as `null` instead of
+   * failing the whole load with `SEALED_SHREDDED`: lists that span scopes keep working after one
+   * scope is erased. Saving such an entity leaves the stored value as it is unless the field is
+   * set. Default: `false`.
+   */
+  shreddedAsNull?: boolean;
 }
 
 /**
@@ -89,7 +96,7 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
 
   beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> | void {
     checkDataSource(dataSourceOf(event));
-    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner);
+    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner, false);
   }
 
   afterInsert(event: InsertEvent<ObjectLiteral>): void {
@@ -98,24 +105,29 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
 
   beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> | void {
     checkDataSource(dataSourceOf(event));
-    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner, event.databaseEntity);
+    if (event.entity) return this.sealer.queueForWrite(event.metadata, event.entity, event.queryRunner, true, event.databaseEntity);
   }
 
   afterUpdate(event: UpdateEvent<ObjectLiteral>): void {
     this.sealer.restore(event.entity);
   }
 
-  afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
+  afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): Promise<void> | void {
     if (!event?.metadata) {
       // Without the event there is no way to know the entity's columns: refuse rather than hand out ciphertext.
       throw new SealedError('SEALED_CONFIG', 'TypeORM called afterLoad without its event, so loaded values cannot be opened: use TypeORM 0.3.20 or later');
     }
     checkDataSource(dataSourceOf(event));
-    this.sealer.openLoaded(event.metadata, entity);
+    return this.sealer.openLoaded(event.metadata, entity);
+  }
+
+  afterTransactionCommit(): void {
+    this.sealer.cipher.keys.afterTransaction?.(true);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
     this.sealer.afterRollback(event.queryRunner);
+    this.sealer.cipher.keys.afterTransaction?.(false);
   }
 
   /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }` (no `activeKeyId` while a key vault is not loaded): never key material. */
@@ -149,7 +161,11 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
 export function sealedSubscriber(options: SealedSubscriberOptions): new () => SealedSubscriberBase {
   const keys = requireKeys(options?.keys, 'sealedSubscriber');
   const indexKeys = options.indexKeys === undefined ? undefined : separateIndexKeys(keys, requireKeyRing(options.indexKeys, 'sealedSubscriber indexKeys'));
-  const cipher = new FieldCipher(keys, { plaintextPassthrough: options.plaintextPassthrough ?? false, ...(indexKeys ? { indexKeys } : {}) });
+  const cipher = new FieldCipher(keys, {
+    plaintextPassthrough: options.plaintextPassthrough ?? false,
+    shreddedAsNull: options.shreddedAsNull ?? false,
+    ...(indexKeys ? { indexKeys } : {}),
+  });
   const sealer = new EntitySealer(cipher);
   const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {

@@ -13,6 +13,15 @@ export interface CommandKeyWrapperOptions extends CommandOptions {
   unwrap: readonly string[];
 }
 
+/** The program's failure, naming the data key it was working on. */
+async function named<T>(context: DataKeyContext, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    throw e instanceof SealedError ? e.withContext({ keyId: context.keyId }) : e;
+  }
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Printable ASCII, no spaces inside: what the key table stores and a terminal shows safely. */
 const WRAPPED_TEXT = /^[\x21-\x7e]{1,8192}$/;
@@ -31,8 +40,9 @@ const WRAPPED_TEXT = /^[\x21-\x7e]{1,8192}$/;
  * ```ts
  * const wrapper = commandKeyWrapper({
  *   name: 'vault-transit',
- *   wrap: ['sh', '-c', 'vault write -field=ciphertext transit/encrypt/sealed plaintext="$(cat)"'],
- *   unwrap: ['sh', '-c', 'vault write -field=plaintext transit/decrypt/sealed ciphertext="$(cat)"'],
+ *   // "-" makes Vault read the value from stdin: a key on the command line is visible to every local user
+ *   wrap: ['vault', 'write', '-field=ciphertext', 'transit/encrypt/sealed', 'plaintext=-'],
+ *   unwrap: ['vault', 'write', '-field=plaintext', 'transit/decrypt/sealed', 'ciphertext=-'],
  * });
  * const vault = new KeyVault({ wrapper });
  * ```
@@ -57,7 +67,7 @@ export function commandKeyWrapper(options: CommandKeyWrapperOptions): KeyWrapper
     canUnwrap: (by: string) => by === wrappedBy,
     async wrap(dataKey: Uint8Array, context: DataKeyContext): Promise<string> {
       const input = `${Buffer.from(dataKey).toString('base64')}\n`;
-      const out = (await runCommand('the wrap command', wrap, wrapTimeout, { env: envOf(context), input }, 'SEALED_KEY_STORE')).trim();
+      const out = (await named(context, runCommand('the wrap command', wrap, wrapTimeout, { env: envOf(context), input }, 'SEALED_KEY_STORE'))).trim();
       if (!WRAPPED_TEXT.test(out)) {
         throw new SealedError(
           'SEALED_KEY_STORE',
@@ -70,11 +80,18 @@ export function commandKeyWrapper(options: CommandKeyWrapperOptions): KeyWrapper
       return out;
     },
     async unwrap(wrapped: string, context: DataKeyContext): Promise<Uint8Array> {
-      const out = await runCommand('the unwrap command', unwrap, unwrapTimeout, { env: envOf(context), input: `${wrapped}\n` }, 'SEALED_KEY_STORE');
+      // what the table holds goes to the program only if it is one line of printable ASCII
+      if (typeof wrapped !== 'string' || !WRAPPED_TEXT.test(wrapped)) {
+        throw new SealedError('SEALED_KEY_STORE', 'the wrapped key is not printable ASCII text of at most 8192 characters', { keyId: context.keyId });
+      }
+      const out = await named(
+        context,
+        runCommand('the unwrap command', unwrap, unwrapTimeout, { env: envOf(context), input: `${wrapped}\n` }, 'SEALED_KEY_STORE'),
+      );
       try {
         return parseKey(out, 'the unwrap command output');
       } catch (e) {
-        throw (e as SealedError).withContext({ keyId: context.keyId });
+        throw new SealedError('SEALED_KEY_STORE', (e as SealedError).detail, { keyId: context.keyId });
       }
     },
   });

@@ -1,6 +1,10 @@
-import { EntitySchema, type DataSource } from 'typeorm';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { EntitySchema, type DataSource, type QueryRunner } from 'typeorm';
+import { dialectOf } from '../compat/dialect';
 import { escapeQuery } from '../compat/typeorm';
 import { printable, SealedError } from '../errors';
+import { SCOPE } from '../keys/scope';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
 
 /** The table a {@link KeyVault} keeps its data keys in. */
@@ -13,6 +17,8 @@ export type DataKeyState = 'ready' | 'active' | 'retired' | 'shredded';
 export interface DataKeyRow {
   id: string;
   scope: string;
+  /** `hex(SHA-256(utf8(scope)))`: what queries and the unique constraint compare (collations cannot fold it). */
+  scope_hash: string;
   generation: number;
   state: DataKeyState;
   wrapped: string | null;
@@ -37,6 +43,7 @@ export const SealedDataKeys = new EntitySchema<DataKeyRow>({
   columns: {
     id: { type: 'varchar', length: 8, primary: true },
     scope: { type: 'varchar', length: 191, default: '' },
+    scope_hash: { type: 'varchar', length: 64 },
     generation: { type: 'integer' },
     state: { type: 'varchar', length: 16 },
     wrapped: { type: 'text', nullable: true },
@@ -45,14 +52,12 @@ export const SealedDataKeys = new EntitySchema<DataKeyRow>({
     activated_at: { type: 'varchar', length: 24, nullable: true },
     shredded_at: { type: 'varchar', length: 24, nullable: true },
   },
-  uniques: [{ name: 'UQ_sealed_data_keys_scope_generation', columns: ['scope', 'generation'] }],
+  uniques: [{ name: 'UQ_sealed_data_keys_scope_generation', columns: ['scope_hash', 'generation'] }],
 });
 
-const COLUMNS = ['id', 'scope', 'generation', 'state', 'wrapped', 'wrapped_by', 'created_at', 'activated_at', 'shredded_at'] as const;
+const COLUMNS = ['id', 'scope', 'scope_hash', 'generation', 'state', 'wrapped', 'wrapped_by', 'created_at', 'activated_at', 'shredded_at'] as const;
 const STATES: readonly string[] = ['ready', 'active', 'retired', 'shredded'];
 const KEY_ID = /^[0-9a-f]{8}$/;
-/** A scope: up to 191 characters, none of them a control character. */
-export const SCOPE = /^[^\u0000-\u001f\u007f]{0,191}$/;
 
 /** What runs a statement: the DataSource, or an EntityManager inside a transaction. */
 interface Queryable {
@@ -67,6 +72,8 @@ export class DataKeyTable {
     private readonly dataSource: DataSource,
     private readonly runner: Queryable = dataSource,
   ) {
+    if (!dataSource?.isInitialized)
+      throw new SealedError('SEALED_CONFIG', 'the key vault needs an initialized DataSource: await dataSource.initialize() first');
     if (!dataSource.entityMetadatas.some((m) => m.tableName === DATA_KEY_TABLE)) {
       throw new SealedError(
         'SEALED_CONFIG',
@@ -83,14 +90,45 @@ export class DataKeyTable {
     return raw.map(checkRow);
   }
 
-  /** Inserts a row; rejects when the database refuses it (a scope and generation taken by another process). */
+  /** The rows of the given scopes and ids, checked. */
+  async rowsOf(scopes: readonly string[], ids: readonly string[]): Promise<DataKeyRow[]> {
+    if (scopes.length === 0 && ids.length === 0) return [];
+    const cols = COLUMNS.map((c) => this.q(c)).join(', ');
+    const where = [...(scopes.length ? [`${this.q('scope_hash')} IN (:...scopes)`] : []), ...(ids.length ? [`${this.q('id')} IN (:...ids)`] : [])].join(' OR ');
+    const raw: Record<string, unknown>[] = await this.run(
+      `SELECT ${cols} FROM ${this.table} WHERE ${where}`,
+      { scopes: scopes.map(scopeHash), ids: [...ids] },
+      'read',
+    );
+    return raw.map(checkRow);
+  }
+
+  /**
+   * Inserts a row; rejects when the database refuses it (a scope and generation taken by another
+   * process). The statement carries a wrapped key: it runs on a connection directly, past
+   * TypeORM's query log (which logs a failed statement with its parameters even when only errors
+   * are logged).
+   */
   async insert(row: DataKeyRow): Promise<void> {
     const names = COLUMNS.map((c) => this.q(c)).join(', ');
-    await this.run(
+    await this.runUnlogged(
       `INSERT INTO ${this.table} (${names}) VALUES (${COLUMNS.map((c) => `:${c}`).join(', ')})`,
       row as unknown as Record<string, unknown>,
-      'write',
     );
+  }
+
+  /** A write on a query runner's connection, past TypeORM's logger and subscribers (inside the transaction when run through an EntityManager's query runner). */
+  private async runUnlogged(sql: string, params: Record<string, unknown>): Promise<void> {
+    const [query, values] = escapeQuery(this.dataSource, `${sql} ${INTERNAL_QUERY_MARKER}`, params);
+    const own = (this.runner as { queryRunner?: QueryRunner }).queryRunner;
+    const runner = own ?? this.dataSource.createQueryRunner();
+    try {
+      await dialectOf(this.dataSource).execute(runner, query, values);
+    } catch (e) {
+      throw storeError(e, 'write');
+    } finally {
+      if (!own) await runner.release();
+    }
   }
 
   /** Sets columns of the row `id` where `where` still holds; the number of rows changed is not reported by every driver, so callers read back. */
@@ -101,6 +139,17 @@ export class DataKeyTable {
     for (const [c, v] of Object.entries(set)) params[`set_${c}`] = v;
     for (const [c, v] of Object.entries(where)) if (v !== null) params[`where_${c}`] = v;
     await this.run(`UPDATE ${this.table} SET ${sets.join(', ')} WHERE ${[`${this.q('id')} = :id`, ...conditions].join(' AND ')}`, params, 'write');
+  }
+
+  /**
+   * Replaces a row's wrapping where it still holds `previous` (compare-and-swap). The statement
+   * carries a wrapped key: it runs on a connection directly, past TypeORM's query log.
+   */
+  async updateWrapped(id: string, wrapped: string, wrappedBy: string, previous: string): Promise<void> {
+    await this.runUnlogged(
+      `UPDATE ${this.table} SET ${this.q('wrapped')} = :wrapped, ${this.q('wrapped_by')} = :by WHERE ${this.q('id')} = :id AND ${this.q('wrapped')} = :previous`,
+      { wrapped, by: wrappedBy, id, previous },
+    );
   }
 
   /** Runs `work` in one transaction of its own. */
@@ -117,18 +166,22 @@ export class DataKeyTable {
     try {
       return await this.runner.query(query, values);
     } catch (e) {
-      // The driver's message may quote the statement's values (a wrapped key): only its code is kept.
-      const code = (e as { driverError?: { code?: unknown } })?.driverError?.code ?? (e as { code?: unknown })?.code;
-      const shown = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
-      throw new SealedError(
-        'SEALED_KEY_STORE',
-        what === 'read'
-          ? `the data key table ${DATA_KEY_TABLE} cannot be read (does it exist? create it with a migration: SealedDataKeys is in the entities)`
-          : `the database refused a write to the data key table ${DATA_KEY_TABLE}`,
-        shown ? { driverCode: shown } : {},
-      );
+      throw storeError(e, what);
     }
   }
+}
+
+/** A failed statement on the key table as a SealedError: the driver's message may quote the statement's values (a wrapped key), so only its code is kept. */
+function storeError(e: unknown, what: 'read' | 'write'): SealedError {
+  const code = (e as { driverError?: { code?: unknown } })?.driverError?.code ?? (e as { code?: unknown })?.code;
+  const shown = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+  return new SealedError(
+    'SEALED_KEY_STORE',
+    what === 'read'
+      ? `the data key table ${DATA_KEY_TABLE} cannot be read (does it exist? create it with a migration: SealedDataKeys is in the entities)`
+      : `the database refused a write to the data key table ${DATA_KEY_TABLE}`,
+    shown ? { driverCode: shown } : {},
+  );
 }
 
 /** A row as read, checked field by field; `SEALED_KEY_STORE` naming the field otherwise (never its content, but a valid key id). */
@@ -140,6 +193,7 @@ function checkRow(raw: Record<string, unknown>): DataKeyRow {
   if (!keyId) throw bad('its id is not a key id (8 lowercase hex characters)');
   const generation = Number(raw.generation);
   if (typeof raw.scope !== 'string' || !SCOPE.test(raw.scope)) throw bad('its scope is not text of at most 191 characters without control characters');
+  if (raw.scope_hash !== scopeHash(raw.scope)) throw bad('its scope_hash is not the SHA-256 of its scope');
   if (!Number.isSafeInteger(generation) || generation < 1) throw bad('its generation is not a positive integer');
   if (typeof raw.state !== 'string' || !STATES.includes(raw.state)) throw bad(`its state is not one of ${STATES.join(', ')}`);
   const shredded = raw.state === 'shredded';
@@ -151,6 +205,7 @@ function checkRow(raw: Record<string, unknown>): DataKeyRow {
   return {
     id: keyId,
     scope: raw.scope,
+    scope_hash: raw.scope_hash,
     generation,
     state: raw.state as DataKeyState,
     wrapped: raw.wrapped as string | null,
@@ -159,6 +214,11 @@ function checkRow(raw: Record<string, unknown>): DataKeyRow {
     activated_at: raw.activated_at as string | null,
     shredded_at: raw.shredded_at as string | null,
   };
+}
+
+/** `hex(SHA-256(utf8(scope)))`. */
+export function scopeHash(scope: string): string {
+  return bytesToHex(sha256(utf8ToBytes(scope)));
 }
 
 /** A `wrapped_by` as it may be printed: the shapes the shipped wrappers write; anything else is not shown. */

@@ -1,12 +1,13 @@
 import { inspect } from 'node:util';
 import { randomBytes } from '@noble/ciphers/utils.js';
 import type { DataSource } from 'typeorm';
-import { SealedError } from '../errors';
+import { printable, SealedError } from '../errors';
 import { deriveKeyId, deriveSubkey, type KeyPurpose } from '../keys/derive';
 import { requireKeyRing } from '../keys/key-ring';
 import { registerSubkeys, type KeySource } from '../keys/key-source';
-import { DataKeyTable, SCOPE, shownWrappedBy, type DataKeyRow, type DataKeyState } from './data-key-table';
-import type { KeyWrapper } from './key-wrapper';
+import { SCOPE } from '../keys/scope';
+import { DataKeyTable, scopeHash, shownWrappedBy, type DataKeyRow, type DataKeyState } from './data-key-table';
+import type { DataKeyContext, KeyWrapper } from './key-wrapper';
 
 /** Options of {@link KeyVault}. */
 export interface KeyVaultOptions {
@@ -41,6 +42,8 @@ export interface RewrapReport {
   current: string[];
   /** Shredded keys: nothing to rewrap. */
   shredded: string[];
+  /** Keys another process changed (rewrapped, shredded) between this one's read and its write: not written here. */
+  changedMeanwhile: string[];
   /** Keys that could not be rewrapped, with the error's code and message (never key material). */
   failed: { keyId: string; code: string; message: string }[];
 }
@@ -49,13 +52,24 @@ export interface RewrapReport {
 const KEY_VAULT = Symbol.for('typeorm-sealed.v1.key-vault');
 const vaults = new WeakSet<KeyVault>();
 
+/** What a loaded vault holds in memory: never the data keys themselves, only their encryption subkeys. */
 interface Loaded {
   dataSource: DataSource;
-  activeKeyId: string;
-  keyIds: readonly string[];
+  /** Encryption subkey per data key id (shredded keys have none). */
   subkeys: Map<string, Uint8Array>;
-  shreddedKeyIds: readonly string[];
+  /** Scope per data key id. */
+  scopes: Map<string, string>;
+  /** Active data key id per scope. */
+  active: Map<string, string>;
+  shredded: Set<string>;
+  /** Keys this process created on a single-connection database (SQLite) inside a transaction that may still roll back. */
+  unconfirmed: Set<string>;
+  /** `keyIds`, `shreddedKeyIds` and `activeKeyIds` as last computed. */
+  lists: { keyIds: readonly string[]; shredded: readonly string[]; active: readonly string[] };
 }
+
+/** Drivers with one connection, where a key created during a write joins that write's transaction. */
+const SINGLE_CONNECTION = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native']);
 
 /**
  * Data keys kept in the database, each wrapped by a key-encryption key the database never sees
@@ -80,6 +94,10 @@ interface Loaded {
 export class KeyVault implements KeySource {
   private readonly wrappers: readonly KeyWrapper[];
   private state: Loaded | undefined;
+  /** The DataSource of the last load, even one that failed: listing and activating keys repair a table that does not load. */
+  private source: DataSource | undefined;
+  /** The prepare running now: prepares run one after the other, so a scope's first key is created once per process. */
+  private preparing: Promise<void> = Promise.resolve();
 
   constructor(options: KeyVaultOptions) {
     const all = [options?.wrapper, ...(options?.unwrapWith ?? [])];
@@ -111,21 +129,69 @@ export class KeyVault implements KeySource {
 
   /** Id of the active data key of the default scope; `SEALED_CONFIG` before {@link load}. */
   get activeKeyId(): string {
-    return this.loadedState().activeKeyId;
+    return this.loadedState().active.get('')!;
   }
 
-  /** Ids of the data keys loaded (the active one first); empty before {@link load}. */
+  /** Ids of the data keys loaded, of every scope (the default scope's active one first); empty before {@link load}. */
   get keyIds(): readonly string[] {
-    return this.state?.keyIds ?? [];
+    return this.state?.lists.keyIds ?? [];
   }
 
   has(keyId: string): boolean {
     return this.state?.subkeys.has(keyId) ?? false;
   }
 
-  /** Ids of the shredded data keys (as of the last load). */
+  /** Ids of the shredded data keys known here. */
   get shreddedKeyIds(): readonly string[] {
-    return this.state?.shreddedKeyIds ?? [];
+    return this.state?.lists.shredded ?? [];
+  }
+
+  /** Ids of the active data key of every scope loaded. */
+  get activeKeyIds(): readonly string[] {
+    return this.state?.lists.active ?? [];
+  }
+
+  /** The active data key of a scope, undefined when none is loaded here yet. */
+  activeKeyIdOf(scope: string): string | undefined {
+    return this.state?.active.get(scope);
+  }
+
+  /** The scope of a loaded or shredded data key. */
+  scopeOf(keyId: string): string | undefined {
+    return this.state?.scopes.get(keyId);
+  }
+
+  /**
+   * Makes sure the active key of each scope and each key id is loaded: reads the rows of the
+   * missing ones (another process may have created them since {@link load}), and creates the
+   * active key of a scope that has none, once across processes (the first write of a tenant).
+   * Resolves at once when nothing is missing. The subscriber and the rotator call it; call it
+   * yourself only before sealing through another path.
+   */
+  async prepare(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }): Promise<void> {
+    const state = this.loadedState();
+    const scopes = [...new Set(needs.scopes ?? [])].filter((scope) => !state.active.has(scope));
+    const keyIds = [...new Set(needs.keyIds ?? [])].filter((id) => !state.subkeys.has(id) && !state.shredded.has(id));
+    if (scopes.length === 0 && keyIds.length === 0) return;
+    const run = this.preparing.then(() => this.fetchOrCreate(scopes, keyIds));
+    this.preparing = run.catch(() => undefined);
+    await run;
+  }
+
+  /** After a transaction on this vault's DataSource: keys created inside one that rolled back are forgotten (read again when next needed). */
+  afterTransaction(committed: boolean): void {
+    const state = this.state;
+    if (!state || state.unconfirmed.size === 0) return;
+    if (!committed) {
+      for (const id of state.unconfirmed) {
+        const scope = state.scopes.get(id)!;
+        if (state.active.get(scope) === id) state.active.delete(scope);
+        state.subkeys.delete(id);
+        state.scopes.delete(id);
+      }
+      refreshLists(state);
+    }
+    state.unconfirmed.clear();
   }
 
   /**
@@ -138,43 +204,98 @@ export class KeyVault implements KeySource {
    */
   async load(dataSource: DataSource): Promise<this> {
     const table = new DataKeyTable(dataSource);
+    this.source = dataSource;
     let rows = await table.rows();
     if (!rows.some((r) => r.scope === '' && r.state !== 'shredded')) {
-      try {
-        await table.insert(await this.newRow(rows, '', 'active'));
-      } catch (e) {
-        // another process created it first: read its key
-        if (!(e instanceof SealedError && e.code === 'SEALED_KEY_STORE')) throw e;
-      }
+      await this.insertOrLose(table, await this.newRow(rows, '', 'active'));
       rows = await table.rows();
     }
-    const subkeys = new Map<string, Uint8Array>();
-    for (const row of rows) {
-      if (row.state !== 'shredded') subkeys.set(row.id, await this.unwrapSubkey(row));
-    }
-    const active = rows.filter((r) => r.scope === '' && r.state === 'active');
-    if (active.length !== 1) {
-      throw new SealedError(
-        'SEALED_KEY_STORE',
-        active.length === 0
-          ? 'the default scope has no active data key: activate one (typeorm-sealed keys activate <id>)'
-          : `the default scope has ${active.length} active data keys (${active.map((r) => r.id).join(', ')}): keep one active (typeorm-sealed keys activate <id>)`,
-      );
-    }
-    const activeKeyId = active[0]!.id;
-    this.state = {
+    const state: Loaded = {
       dataSource,
-      activeKeyId,
-      keyIds: Object.freeze([activeKeyId, ...[...subkeys.keys()].filter((id) => id !== activeKeyId)]),
-      subkeys,
-      shreddedKeyIds: Object.freeze(rows.filter((r) => r.state === 'shredded').map((r) => r.id)),
+      subkeys: new Map(),
+      scopes: new Map(),
+      active: new Map(),
+      shredded: new Set(),
+      unconfirmed: new Set(),
+      lists: { keyIds: [], shredded: [], active: [] },
     };
+    await this.absorb(state, rows);
+    if (!state.active.has('')) {
+      throw new SealedError('SEALED_KEY_STORE', 'the default scope has no active data key: activate one (typeorm-sealed keys activate <id>)');
+    }
+    this.state = state;
     return this;
+  }
+
+  /**
+   * Unwraps the rows not loaded yet, then takes every row into `state` at once (the hot path never
+   * sees half of it); the active key of each scope the rows cover is taken from them.
+   */
+  private async absorb(state: Loaded, rows: readonly DataKeyRow[]): Promise<void> {
+    const unwrapped = new Map<string, Uint8Array>();
+    for (const row of rows) {
+      if (row.state !== 'shredded' && !state.subkeys.has(row.id)) unwrapped.set(row.id, await this.unwrapSubkey(row));
+    }
+    for (const scope of new Set(rows.map((r) => r.scope))) {
+      const active = rows.filter((r) => r.scope === scope && r.state === 'active');
+      if (active.length > 1) {
+        throw new SealedError(
+          'SEALED_KEY_STORE',
+          `the scope ${scopeName(scope)} has ${active.length} active data keys (${active.map((r) => r.id).join(', ')}): keep one active (typeorm-sealed keys activate <id>)`,
+        );
+      }
+    }
+    for (const row of rows) {
+      state.scopes.set(row.id, row.scope);
+      if (row.state === 'shredded') {
+        state.subkeys.delete(row.id);
+        state.shredded.add(row.id);
+        if (state.active.get(row.scope) === row.id) state.active.delete(row.scope);
+      } else {
+        state.subkeys.set(row.id, state.subkeys.get(row.id) ?? unwrapped.get(row.id)!);
+        if (row.state === 'active') state.active.set(row.scope, row.id);
+        else if (state.active.get(row.scope) === row.id) state.active.delete(row.scope);
+      }
+    }
+    refreshLists(state);
+  }
+
+  /** Reads the rows of missing scopes and keys, and creates the active key of each scope that still has none. */
+  private async fetchOrCreate(scopes: readonly string[], keyIds: readonly string[]): Promise<void> {
+    const state = this.loadedState();
+    const table = this.table();
+    await this.absorb(state, await table.rowsOf(scopes, keyIds));
+    for (const scope of scopes) {
+      for (let attempt = 0; !state.active.has(scope); attempt++) {
+        if (attempt === 3) throw new SealedError('SEALED_KEY_STORE', `could not create the first data key of the scope ${scopeName(scope)}`);
+        // one read decides: another process's key, if it is there by now, else a new one of the next generation
+        const rows = (await table.rowsOf([scope], [])).filter((r) => r.scope === scope);
+        if (rows.some((r) => r.state === 'active')) {
+          await this.absorb(state, rows);
+          continue;
+        }
+        const row = await this.newRow(rows, scope, 'active');
+        const created = await this.insertOrLose(table, row);
+        await this.absorb(state, await table.rowsOf([scope], []));
+        if (created && SINGLE_CONNECTION.has(String(state.dataSource.driver.options.type))) state.unconfirmed.add(row.id);
+      }
+    }
+  }
+
+  /** Inserts a new key row; false when the database refused it (another process created the scope's key first). */
+  private async insertOrLose(table: DataKeyTable, row: DataKeyRow): Promise<boolean> {
+    try {
+      await table.insert(row);
+      return true;
+    } catch (e) {
+      if (e instanceof SealedError && e.code === 'SEALED_KEY_STORE') return false;
+      throw e;
+    }
   }
 
   /** Loads the table again: keys created, activated or shredded by another process take effect here. */
   async reload(): Promise<void> {
-    await this.load(this.loadedState().dataSource);
+    await this.load(this.sourceOf());
   }
 
   /** Every data key in the table, read now. */
@@ -183,31 +304,44 @@ export class KeyVault implements KeySource {
   }
 
   /**
-   * Creates a data key, wrapped by the vault's wrapper, in the default scope: `ready` (every
-   * process that reloads opens its values; none seals with it yet), or active at once with
-   * `{ activate: true }` (only safe when no other process runs: one that has not reloaded cannot
-   * open what it seals). Default: `{ activate: false }`.
+   * Creates a data key, wrapped by the vault's wrapper, in a scope (default: the default scope,
+   * `''`): `ready` (every process that reloads opens its values; none seals with it yet), or
+   * active at once with `{ activate: true }` (only safe when no other process runs: one that has
+   * not reloaded cannot open what it seals). Default: `{ activate: false }`.
    */
-  async createKey(options: { activate?: boolean } = {}): Promise<DataKeyInfo> {
+  async createKey(options: { activate?: boolean; scope?: string } = {}): Promise<DataKeyInfo> {
+    const { activate = false, scope = '' } = options ?? {};
     const table = this.table();
-    const row = await this.newRow(await table.rows(), '', 'ready');
+    const row = await this.newRow(await table.rowsOf([scope], []), scope, 'ready');
     await table.insert(row);
-    if (options.activate) await this.activate(row.id);
+    if (activate) await this.activate(row.id);
     else await this.reload();
-    return infoOf((await table.rows()).find((r) => r.id === row.id)!);
+    return infoOf(await this.rowOf(row.id));
   }
 
   /**
    * Makes a data key the active one of its scope (the previous one becomes `retired`: it still
    * opens). Processes seal with it once they reload or restart; then run the rotator's `rotate`.
+   * Works on a table that does not load (two active keys in a scope): it is how to repair one.
    */
   async activate(keyId: string): Promise<DataKeyInfo> {
     const row = await this.rowOf(keyId);
     if (row.state === 'shredded') throw new SealedError('SEALED_CONFIG', 'a shredded data key cannot be activated', { keyId: row.id });
-    if (row.state !== 'active') {
+    if (row.state !== 'active' || (await this.table().rowsOf([row.scope], [])).some((r) => r.scope === row.scope && r.state === 'active' && r.id !== row.id)) {
       await this.table().transaction(async (t) => {
-        for (const other of (await t.rows()).filter((r) => r.scope === row.scope && r.state === 'active')) await t.update(other.id, { state: 'retired' });
-        await t.update(row.id, { state: 'active', activated_at: now() });
+        for (const other of (await t.rowsOf([row.scope], [])).filter((r) => r.scope === row.scope && r.state === 'active' && r.id !== row.id)) {
+          await t.update(other.id, { state: 'retired' }, { state: 'active' });
+        }
+        await t.update(row.id, { state: 'active', activated_at: now() }, { state: row.state });
+        // another activate or shred ran meanwhile: roll back rather than leave two active keys, or an active shredded one
+        const after = (await t.rowsOf([row.scope], [])).filter((r) => r.scope === row.scope && r.state === 'active');
+        if (after.length !== 1 || after[0]!.id !== row.id) {
+          throw new SealedError(
+            'SEALED_CONFIG',
+            'the data key changed while it was being activated (another activate or shred ran): nothing was changed; run it again',
+            { keyId: row.id },
+          );
+        }
       });
     }
     await this.reload();
@@ -217,36 +351,46 @@ export class KeyVault implements KeySource {
   /**
    * Rewraps every data key not wrapped by the vault's wrapper (after a new master key became the
    * active one of a local wrapper's ring, or after moving to another wrapper given the old one in
-   * `unwrapWith`). Only rows of `sealed_data_keys` change: no value is rewritten. Each key is
-   * checked against its id before the new wrapping is written, with a compare-and-swap on the old
-   * one. Safe to run again; returns a report instead of throwing halfway.
+   * `unwrapWith`). Only rows of `sealed_data_keys` change: no value is rewritten. Every key is
+   * unwrapped and checked against its id, also those already current (a failure is reported, not
+   * skipped); each new wrapping is unwrapped and checked before it is written, with a
+   * compare-and-swap on the old one, so a wrapper that cannot unwrap what it wraps changes
+   * nothing. Safe to run again; returns a report instead of throwing halfway.
    */
   async rewrap(options: { dryRun?: boolean } = {}): Promise<RewrapReport> {
     const table = this.table();
-    const report: RewrapReport = { wrappedBy: this.wrapper.wrappedBy, dryRun: options.dryRun ?? false, rewrapped: [], current: [], shredded: [], failed: [] };
+    const dryRun = options?.dryRun ?? false;
+    const report: RewrapReport = { wrappedBy: this.wrapper.wrappedBy, dryRun, rewrapped: [], current: [], shredded: [], changedMeanwhile: [], failed: [] };
+    const written = new Map<string, string>();
     for (const row of await table.rows()) {
-      if (row.state === 'shredded') report.shredded.push(row.id);
-      else if (row.wrapped_by === this.wrapper.wrappedBy) report.current.push(row.id);
-      else {
+      if (row.state === 'shredded') {
+        report.shredded.push(row.id);
+        continue;
+      }
+      try {
+        const key = await this.unwrapChecked(row);
         try {
-          const key = await this.unwrapChecked(row);
-          try {
-            const wrapped = await this.wrapper.wrap(key, { keyId: row.id, scope: row.scope });
-            if (!report.dryRun) await table.update(row.id, { wrapped, wrapped_by: this.wrapper.wrappedBy }, { wrapped: row.wrapped });
-          } finally {
-            key.fill(0);
+          if (row.wrapped_by === this.wrapper.wrappedBy && this.wrapper.canUnwrap(row.wrapped_by) && wrappedByLabel(row)) {
+            report.current.push(row.id);
+            continue;
           }
+          const wrapped = await this.wrapChecked(key, { keyId: row.id, scope: row.scope });
+          if (!dryRun) await table.updateWrapped(row.id, wrapped, this.wrapper.wrappedBy, row.wrapped!);
+          written.set(row.id, wrapped);
           report.rewrapped.push(row.id);
-        } catch (e) {
-          if (!(e instanceof SealedError)) throw e;
-          report.failed.push({ keyId: row.id, code: e.code, message: e.message });
+        } finally {
+          key.fill(0);
         }
+      } catch (e) {
+        if (!(e instanceof SealedError)) throw e;
+        report.failed.push({ keyId: row.id, code: e.code, message: e.message });
       }
     }
-    if (!report.dryRun) {
-      // a rewrap that lost its compare-and-swap to another process is reported as that process's
+    if (!dryRun) {
+      // a row whose compare-and-swap found it changed (another rewrap, a shred) was not written here
       const after = new Map((await table.rows()).map((r) => [r.id, r]));
-      report.rewrapped = report.rewrapped.filter((id) => after.get(id)?.wrapped_by === this.wrapper.wrappedBy);
+      report.changedMeanwhile = report.rewrapped.filter((id) => after.get(id)?.wrapped !== written.get(id));
+      report.rewrapped = report.rewrapped.filter((id) => !report.changedMeanwhile.includes(id));
     }
     return report;
   }
@@ -254,27 +398,65 @@ export class KeyVault implements KeySource {
   /**
    * Destroys a data key: its wrapped form is deleted from the table (the row stays, `shredded`),
    * so every value sealed under it fails with `SEALED_SHREDDED` from then on, in every process
-   * that reloads or restarts. Refuses the active key of a scope (activate another first). Copies
-   * of the table in backups still hold it wrapped: rewrap under a new master key and destroy the
-   * old master key to make those unreadable too (README, "Shredding").
+   * that reloads or restarts. Refuses the active key of a scope (activate another first), and a key
+   * already shredded. Copies of the table in backups still hold it wrapped: rewrap under a new
+   * master key and destroy the old master key to make those unreadable too (README, "Shredding").
    */
   async shred(keyId: string): Promise<DataKeyInfo> {
     const row = await this.rowOf(keyId);
     refuseShreddingActive(row);
-    if (row.state !== 'shredded') {
-      await this.table().update(row.id, { state: 'shredded', wrapped: null, wrapped_by: null, shredded_at: now() }, { state: row.state });
+    return (await this.shredRows([row]))[0]!;
+  }
+
+  /**
+   * Shreds every data key of a scope, the active one too (a tenant's right to erasure): every value
+   * of the scope fails with `SEALED_SHREDDED` from then on; a later write in the scope creates a
+   * new key. Refuses the default scope, and a scope whose keys are all shredded already. Returns
+   * the keys shredded now.
+   */
+  async shredScope(scope: string): Promise<DataKeyInfo[]> {
+    if (typeof scope !== 'string' || scope === '') throw new SealedError('SEALED_CONFIG', 'shredScope needs a scope other than the default one');
+    const rows = (await this.table().rowsOf([scope], [])).filter((r) => r.scope === scope && r.state !== 'shredded');
+    if (rows.length === 0) throw new SealedError('SEALED_CONFIG', `the scope ${scopeName(scope)} has no data key left to shred`);
+    return this.shredRows(rows);
+  }
+
+  /** Shreds rows, each with a compare-and-swap on its state; `SEALED_CONFIG` when one was already shredded or changed meanwhile. */
+  private async shredRows(rows: readonly DataKeyRow[]): Promise<DataKeyInfo[]> {
+    const table = this.table();
+    for (const row of rows) {
+      if (row.state === 'shredded')
+        throw new SealedError('SEALED_CONFIG', `data key ${row.id} was shredded already (at ${row.shredded_at ?? '?'})`, { keyId: row.id });
+      await table.update(row.id, { state: 'shredded', wrapped: null, wrapped_by: null, shredded_at: now() }, { state: row.state });
     }
-    await this.reload();
-    return infoOf(await this.rowOf(row.id));
+    const after = await table.rowsOf(
+      [],
+      rows.map((r) => r.id),
+    );
+    await this.reload().catch((e: unknown) => {
+      // the shredding stands; a table that does not load is reported by the next load
+      if (!(e instanceof SealedError)) throw e;
+    });
+    const changed = rows.filter((r) => after.find((a) => a.id === r.id)?.state !== 'shredded');
+    if (changed.length > 0) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `data key ${changed[0]!.id} changed while it was being shredded (it was activated meanwhile?): it was not shredded; check keys list and run it again`,
+        {
+          keyId: changed[0]!.id,
+        },
+      );
+    }
+    return after.map(infoOf);
   }
 
   /** `{ activeKeyId, keyIds, shredded }`: never key material. */
   toJSON(): { loaded: boolean; activeKeyId?: string; keyIds: readonly string[] } {
-    return this.state ? { loaded: true, activeKeyId: this.state.activeKeyId, keyIds: this.state.keyIds } : { loaded: false, keyIds: [] };
+    return this.state ? { loaded: true, activeKeyId: this.activeKeyId, keyIds: this.keyIds } : { loaded: false, keyIds: [] };
   }
 
   [inspect.custom](): string {
-    return this.state ? `KeyVault { active: ${this.state.activeKeyId}, keys: [${this.state.keyIds.join(', ')}] }` : 'KeyVault { not loaded }';
+    return this.state ? `KeyVault { active: ${this.activeKeyId}, keys: [${this.keyIds.join(', ')}] }` : 'KeyVault { not loaded }';
   }
 
   private loadedState(): Loaded {
@@ -288,7 +470,11 @@ export class KeyVault implements KeySource {
   }
 
   private table(): DataKeyTable {
-    return new DataKeyTable(this.loadedState().dataSource);
+    return new DataKeyTable(this.sourceOf());
+  }
+
+  private sourceOf(): DataSource {
+    return this.source ?? this.loadedState().dataSource;
   }
 
   private async rowOf(keyId: string): Promise<DataKeyRow> {
@@ -309,12 +495,13 @@ export class KeyVault implements KeySource {
       const id = deriveKeyId(key);
       // a 32-bit fingerprint collision with an existing key: draw another key
       if (rows.some((r) => r.id === id)) return await this.newRow(rows, scope, state);
-      const wrapped = await this.wrapper.wrap(key, { keyId: id, scope });
+      const wrapped = await this.wrapChecked(key, { keyId: id, scope });
       const generation = Math.max(0, ...rows.filter((r) => r.scope === scope).map((r) => r.generation)) + 1;
       const at = now();
       return {
         id,
         scope,
+        scope_hash: scopeHash(scope),
         generation,
         state,
         wrapped,
@@ -326,6 +513,34 @@ export class KeyVault implements KeySource {
     } finally {
       key.fill(0);
     }
+  }
+
+  /**
+   * The key wrapped by the vault's wrapper, after unwrapping that wrapping and finding the same
+   * key: a wrapper that cannot unwrap what it wraps (a misconfigured KMS key) never gets a
+   * wrapping stored. `SEALED_KEY_STORE` otherwise.
+   */
+  private async wrapChecked(key: Uint8Array, context: DataKeyContext): Promise<string> {
+    const wrapped = await this.wrapper.wrap(key, context);
+    if (typeof wrapped !== 'string' || wrapped.length === 0 || wrapped.length > 8192) {
+      throw new SealedError('SEALED_KEY_STORE', 'the wrapper returned no wrapped key (text of 1 to 8192 characters)', { keyId: context.keyId });
+    }
+    let back: Uint8Array | undefined;
+    try {
+      back = await this.wrapper.unwrap(wrapped, context);
+    } catch {
+      // reported below, without the wrapper's error (it may quote what it was given)
+    }
+    const same = back instanceof Uint8Array && back.length === key.length && Buffer.from(back).equals(key);
+    if (back instanceof Uint8Array) back.fill(0);
+    if (!same) {
+      throw new SealedError(
+        'SEALED_KEY_STORE',
+        "the wrapper's new wrapping does not unwrap to the key (do its wrap and unwrap use the same key-encryption key?): nothing was stored",
+        { keyId: context.keyId },
+      );
+    }
+    return wrapped;
   }
 
   /** The encryption subkey of a row's data key. */
@@ -405,6 +620,30 @@ function isWrapper(w: unknown): w is KeyWrapper {
   );
 }
 
+/** Recomputes the id lists the getters hand out (the default scope's active key first). */
+function refreshLists(state: Loaded): void {
+  const first = state.active.get('');
+  state.lists = {
+    keyIds: Object.freeze([...(first ? [first] : []), ...[...state.subkeys.keys()].filter((id) => id !== first)]),
+    shredded: Object.freeze([...state.shredded]),
+    active: Object.freeze([...state.active.values()]),
+  };
+}
+
+/** A scope in messages: `(default)`, or the scope quoted with control characters escaped. */
+function scopeName(scope: string): string {
+  return scope === '' ? '(default)' : `"${printable(scope)}"`;
+}
+
+/**
+ * Whether a row's `wrapped_by` tells the truth where the wrapping itself says who wrapped it: a
+ * local wrapping names its master key, which must be the one in `wrapped_by`.
+ */
+function wrappedByLabel(row: DataKeyRow): boolean {
+  const local = /^wrapped:1:x:([0-9a-f]{8}):/.exec(row.wrapped ?? '')?.[1];
+  return local === undefined ? !row.wrapped_by!.startsWith('local:') : row.wrapped_by === `local:${local}`;
+}
+
 function infoOf(row: DataKeyRow): DataKeyInfo {
   return {
     keyId: row.id,
@@ -438,7 +677,13 @@ export function requireKeys(value: unknown, where: string): KeySource {
   return requireKeyRing(value, where);
 }
 
-/** Loads the vault behind `keys` if there is one and it is not loaded yet (the rotator and the CLI do, so migrations need no extra line). */
-export async function loadIfVault(keys: KeySource, dataSource: DataSource): Promise<void> {
-  if (isKeyVault(keys) && !keys.loaded) await keys.load(dataSource);
+/**
+ * Loads the vault behind `keys` if there is one, or loads it again if it is loaded already: the
+ * rotator starts from the table as it is now (keys other processes created), and migrations need
+ * no extra line.
+ */
+export async function freshVault(keys: KeySource, dataSource: DataSource): Promise<void> {
+  if (!isKeyVault(keys)) return;
+  if (keys.loaded) await keys.reload();
+  else await keys.load(dataSource);
 }

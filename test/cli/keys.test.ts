@@ -61,7 +61,7 @@ describe.each(testDialects())('typeorm-sealed keys on %s', (dialect) => {
     expect(preview.code).toBe(0);
     expect(json(preview.stdout)).toMatchObject({
       dryRun: true,
-      keyId: first,
+      keyIds: [first],
       scope: '',
       values: rows + 1,
       columns: expect.arrayContaining([expect.objectContaining({ entity: 'Account', column: 'email', values: rows })]),
@@ -110,6 +110,18 @@ describe.each(testDialects())('typeorm-sealed keys on %s', (dialect) => {
     expect(old.stderr).not.toContain(master1);
   });
 
+  it('lists and activates keys of a table that does not load, to repair it', async () => {
+    const second = await vault.createKey();
+    await ds.query(`UPDATE ${ds.driver.escape('sealed_data_keys')} SET ${ds.driver.escape('state')} = 'active'`);
+    expect(await run('census')).toMatchObject({ code: 3, stderr: expect.stringContaining('2 active data keys') });
+    const listed = await run('keys', 'list');
+    expect(listed).toMatchObject({ code: 0, stderr: expect.stringContaining('warning: the key vault does not load') });
+    expect(listed.stdout.match(/ active /g)).toHaveLength(2);
+    expect(await run('keys', 'activate', second.keyId)).toMatchObject({ code: 0 });
+    expect(await run('keys', 'list')).toMatchObject({ code: 0, stderr: '' });
+    expect((await run('verify')).code).toBe(0);
+  });
+
   it('refuses wrong command lines (2) and a DataSource without a key vault (3)', async () => {
     expect(await run('keys')).toMatchObject({ code: 2, stderr: expect.stringContaining('keys needs an action') });
     expect(await run('keys', 'bogus')).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown keys action "bogus"') });
@@ -117,6 +129,8 @@ describe.each(testDialects())('typeorm-sealed keys on %s', (dialect) => {
     expect(pasted).toMatchObject({ code: 2, stderr: expect.stringContaining('8 lowercase hex characters') });
     expect(pasted.stderr).not.toContain(master1);
     expect(await run('keys', 'activate')).toMatchObject({ code: 2 });
+    expect(await run('keys', 'create', '--dry-run')).toMatchObject({ code: 2, stderr: expect.stringContaining('keys create has no --dry-run') });
+    expect(await run('keys', 'shred', '--yes')).toMatchObject({ code: 2, stderr: expect.stringContaining('--scope') });
     expect(await run('keys', 'activate', '0badc0de')).toMatchObject({ code: 3, stderr: expect.stringContaining('no data key 0badc0de') });
     const ringOnly = await cli(['keys', 'list', '-d', RING_FIXTURE], { ...env, TYPEORM_SEALED_KEYS: generateKey() });
     expect(ringOnly).toMatchObject({ code: 3, stderr: expect.stringContaining('has a key ring') });

@@ -5,7 +5,7 @@ import { openDataSource, rawColumn, rawUpdate, testDialects, type Dialect } from
 import { ENTITIES, Membership, Note, User } from './support/entities';
 import { sealFor } from './support/seal-for';
 import { sealedColumnsOf } from '../../src/metadata/column-plan';
-import { dialectOf } from '../../src/rotation/dialect';
+import { dialectOf } from '../../src/compat/dialect';
 import { ColumnSql, swapLimits } from '../../src/rotation/sql';
 
 const [k1, k2, k3] = [generateKey(), generateKey(), generateKey()];

@@ -265,6 +265,87 @@ describe.each(testDialects())('key vault on %s', (dialect) => {
     }
   });
 
+  it('stores no wrapping its wrapper cannot unwrap, and trusts no wrapped_by label the wrapping contradicts', async () => {
+    const { ds, vault } = await open(localKeyWrapper(ring(MASTER_1)), true);
+    try {
+      await vault.load(ds);
+      const before = await rawColumn(ds, 'sealed_data_keys', 'wrapped');
+      // wrap and unwrap with different pads: a KMS configured with two keys
+      const skewed = commandKeyWrapper({ name: 'toy', wrap: toyWrap.map((a) => a.replace(PAD, 'b6'.repeat(32))), unwrap: toyUnwrap });
+      const moving = new KeyVault({ wrapper: skewed, unwrapWith: [localKeyWrapper(ring(MASTER_1))] });
+      await moving.load(ds);
+      const report = await moving.rewrap();
+      expect(report).toMatchObject({ rewrapped: [], failed: [expect.objectContaining({ keyId: vault.activeKeyId, code: 'SEALED_KEY_STORE' })] });
+      expect(report.failed[0]!.message).toContain('does not unwrap to the key');
+      await expect(moving.createKey()).rejects.toMatchObject({ code: 'SEALED_KEY_STORE' });
+      expect(await rawColumn(ds, 'sealed_data_keys', 'wrapped')).toEqual(before);
+
+      // a label rewritten in SQL to claim the new master key: rewrap goes by the wrapping itself
+      const newId = ring(MASTER_2).activeKeyId;
+      await rawUpdate(ds, 'sealed_data_keys', 'wrapped_by', `local:${newId}`, { column: 'id', value: vault.activeKeyId });
+      const both = new KeyVault({ wrapper: localKeyWrapper(ring(MASTER_2, MASTER_1)) });
+      await both.load(ds);
+      expect(await both.rewrap()).toMatchObject({ rewrapped: [vault.activeKeyId], current: [] });
+      expect(String((await rawColumn(ds, 'sealed_data_keys', 'wrapped'))[0])).toMatch(new RegExp(`^wrapped:1:x:${newId}:`));
+      // a wrapping that does not unwrap is reported, not counted as current
+      await rawUpdate(ds, 'sealed_data_keys', 'wrapped', 'garbage', { column: 'id', value: vault.activeKeyId });
+      expect(await both.rewrap()).toMatchObject({ current: [], failed: [expect.objectContaining({ code: 'SEALED_KEY_STORE' })] });
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('keeps exactly one active key through concurrent activations and shreds, and refuses shredding twice', async () => {
+    const { ds, vault } = await open(localKeyWrapper(ring(MASTER_1)), true);
+    const other = await open(localKeyWrapper(ring(MASTER_1)), false);
+    try {
+      await vault.load(ds);
+      await other.vault.load(other.ds);
+      for (let round = 0; round < 3; round++) {
+        const [k2, k3] = [await vault.createKey(), await vault.createKey()];
+        const outcomes = await Promise.allSettled([vault.activate(k2.keyId), other.vault.activate(k3.keyId), other.vault.shred(k2.keyId)]);
+        // a loser is refused (SQLite: two DataSources in one process also meet a busy database, SEALED_KEY_STORE)
+        for (const o of outcomes) if (o.status === 'rejected') expect(['SEALED_CONFIG', 'SEALED_KEY_STORE']).toContain((o.reason as { code?: string }).code);
+        const keys = await vault.list();
+        expect(keys.filter((k) => k.state === 'active')).toHaveLength(1);
+        expect(keys.filter((k) => k.state === 'shredded').every((k) => k.wrappedBy === undefined)).toBe(true);
+        await new KeyVault({ wrapper: localKeyWrapper(ring(MASTER_1)) }).load(ds);
+      }
+      const retired = (await vault.list()).find((k) => k.state === 'retired' || k.state === 'ready')!;
+      await vault.shred(retired.keyId);
+      await expect(vault.shred(retired.keyId)).rejects.toMatchObject({ code: 'SEALED_CONFIG', message: expect.stringContaining('shredded already') });
+    } finally {
+      await ds.destroy();
+      await other.ds.destroy();
+    }
+  });
+
+  it("writes no wrapped key to TypeORM's query log", async () => {
+    const logged: string[] = [];
+    const logger = {
+      logQuery: (q: string, p?: unknown[]) => logged.push(q + JSON.stringify(p ?? [])),
+      logQueryError: (_e: unknown, q: string, p?: unknown[]) => logged.push(q + JSON.stringify(p ?? [])),
+      logQuerySlow: () => undefined,
+      logSchemaBuild: () => undefined,
+      logMigration: () => undefined,
+      log: () => undefined,
+    };
+    const vault = new KeyVault({ wrapper: localKeyWrapper(ring(MASTER_1)) });
+    const ds = await openDataSource(dialect, [...ENTITIES, SealedDataKeys], [sealedSubscriber({ keys: vault })], join(dir, 'db.sqlite'), {
+      logger,
+      logging: true,
+    });
+    try {
+      await vault.load(ds);
+      await vault.createKey();
+      await new KeyVault({ wrapper: localKeyWrapper(ring(MASTER_2, MASTER_1)) }).load(ds).then((v) => v.rewrap());
+      expect(logged.some((l) => l.includes('sealed_data_keys'))).toBe(true);
+      expect(logged.filter((l) => l.includes('wrapped:1:x:'))).toEqual([]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('refuses a missing, unregistered or tampered key table, naming the key and never echoing key material', async () => {
     const { ds, vault } = await open(localKeyWrapper(ring(MASTER_1)), true);
     try {

@@ -275,7 +275,7 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       const sealer = (ds.subscribers.find((s) => s instanceof SealedSubscriberBase) as unknown as { sealer: EntitySealer }).sealer;
       const runner = ds.createQueryRunner();
       const detached = { login: 'detached', email: 'detached@example.com' };
-      await sealer.queueForWrite(ds.getMetadata(User), detached, runner);
+      await sealer.queueForWrite(ds.getMetadata(User), detached, runner, false);
       const envelope = detached.email;
       expect(envelope).toMatch(/^sealed:1:x:/);
       detached.email = 'changed-behind-typeorm@example.com';
@@ -313,9 +313,9 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       const sealer = (subscriber as unknown as { sealer: EntitySealer }).sealer;
       const written = { login: 'written', email: 'written@example.com' };
       const pending = { login: 'pending', email: 'pending@example.com' };
-      await sealer.queueForWrite(ds.getMetadata(User), written, runner);
+      await sealer.queueForWrite(ds.getMetadata(User), written, runner, false);
       subscriber.afterQuery!({ queryRunner: runner, query: 'INSERT ...', parameters: ['written', written.email], success: true } as never);
-      await sealer.queueForWrite(ds.getMetadata(User), pending, runner);
+      await sealer.queueForWrite(ds.getMetadata(User), pending, runner, false);
       subscriber.afterTransactionRollback!({ queryRunner: runner } as never);
       expect(written.email).toBe('written@example.com');
       expect(pending.email).toMatch(/^sealed:1:x:/);

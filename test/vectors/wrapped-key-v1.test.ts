@@ -5,7 +5,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeValue } from '../../src/codec/codec';
-import { bindingBytes, Sealer } from '../../src/envelope/sealer';
+import { bindingBytes, scopedBinding, Sealer } from '../../src/envelope/sealer';
 import { KeyRing } from '../../src/keys/key-ring';
 import { localKeyWrapper } from '../../src/vault/local-key-wrapper';
 import vectors from '../../vectors/wrapped-key-v1.json';
@@ -51,6 +51,21 @@ describe('wrapped data key v1 test vectors', () => {
     const wrapKey = hkdf(sha256, bytes(vectors.masterKey), undefined, utf8('typeorm-sealed/v1/wrap'), 32);
     const aad = utf8(`wrapped:1:x:${vectors.masterKeyId}:${v.dataKeyId}\u0000${v.scope}`);
     expect(Buffer.from(xchacha20poly1305(wrapKey, body.subarray(0, 24), aad).decrypt(body.subarray(24))).toString('base64')).toBe(v.dataKey);
+  });
+
+  it('the envelope of a scoped column opens with the scope in the AAD, from FORMAT.md and through the library, and with no other scope', () => {
+    const e = vectors.envelopeUnderScopedDataKey;
+    const key = bytes(vectors.vectors[1]!.dataKey);
+    const encrypt = hkdf(sha256, key, undefined, utf8('typeorm-sealed/v1/encrypt'), 32);
+    const body = Buffer.from(e.envelope.split(':')[4]!, 'base64url');
+    const aad = Uint8Array.from([...utf8(e.envelope.slice(0, 20)), ...utf8(e.table), 0, ...utf8(e.column), 0, ...utf8(e.scope)]);
+    expect(Buffer.from(xchacha20poly1305(encrypt, body.subarray(0, 24), aad).decrypt(body.subarray(24))).toString('hex')).toBe(
+      Buffer.from([0x73, ...utf8(e.value)]).toString('hex'),
+    );
+    const sealer = new Sealer(new KeyRing({ active: vectors.vectors[1]!.dataKey }));
+    expect(decodeValue(sealer.open(e.envelope, scopedBinding(bindingBytes(e.table, e.column), e.scope)))).toBe(e.value);
+    expect(() => sealer.open(e.envelope, scopedBinding(bindingBytes(e.table, e.column), 'tenant-43'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
+    expect(() => sealer.open(e.envelope, bindingBytes(e.table, e.column))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
   });
 
   it('the envelope under a data key opens as under any key', () => {

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { DataSource, Entity, PrimaryColumn, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { Encrypted } from '../../../src';
-import { dialectOf } from '../../../src/rotation/dialect';
+import { dialectOf } from '../../../src/compat/dialect';
 import { ColumnSql, MAX_SWAP_BYTES, splitSwaps, swapLimits, type Swap } from '../../../src/rotation/sql';
 import { sealedColumnsOf } from '../../../src/metadata/column-plan';
 
