@@ -12,7 +12,7 @@ import { indexCostBenchmarks, type IndexCostResult } from './index-cost';
 import { lookupBenchmarks, type LookupResult } from './lookup';
 import { ormBenchmarks, type OrmResult } from './orm';
 import { rotationBenchmarks, type RotationResult } from './rotation';
-import { scopeBenchmarks, type ScopeResult } from './scopes';
+import { rowBindingBenchmarks, scopeBenchmarks, type RowBindingResult, type ScopeResult } from './scopes';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const dialects = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres,mariadb').split(',').map((d) => d.trim()) as Dialect[];
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       );
     }
     if (scenarios.includes('lookup')) printBlindIndex(lookup, indexCost);
-    if (scenarios.includes('scopes')) printScopes(scopes);
+    if (scenarios.includes('scopes')) printScopes(scopes, await rowBindingBenchmarks(reps));
     console.log(`\ntotal ${fmt((Date.now() - started) / 1000, 0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -138,7 +138,7 @@ function printBlindIndex(lookup: LookupResult[], indexCost: IndexCostResult[]): 
 }
 
 /** The table of the `scopes` scenario: what choosing the key per row (per tenant) costs. */
-function printScopes(scopes: ScopeResult[]): void {
+function printScopes(scopes: ScopeResult[], rows: RowBindingResult): void {
   console.log('\n## Per-tenant keys (KeyVault; median ms; ratio in the same run)\n');
   console.log("The three-field row with every field `@Encrypted({ scope: 'tenantId' })` and with none, bulk saved");
   console.log('(chunks of 500) over 100 tenants whose keys exist, then read back with find(); and one-off costs:');
@@ -154,6 +154,11 @@ function printScopes(scopes: ScopeResult[]): void {
       `| ${r.dialect} | ${r.rows} | ${fmt(r.insertMs.unscoped)} | ${fmt(r.insertMs.scoped)} | ${ratio(r.insertMs.scoped, r.insertMs.unscoped)} | ${fmt(r.findMs.unscoped)} | ${fmt(r.findMs.scoped)} | ${ratio(r.findMs.scoped, r.findMs.unscoped)} | ${fmt(r.saveExistingMs, 2)} | ${fmt(r.saveNewTenantMs, 2)} | ${fmt(r.readLoadedMs, 2)} | ${fmt(r.readFetchedMs, 2)} |`,
     );
   }
+  console.log('\n## Row binding (median µs per operation, a 40-character string, field cipher alone)\n');
+  console.log('| binding | seal | open |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| table and column | ${fmt(rows.unboundUs.seal, 2)} | ${fmt(rows.unboundUs.open, 2)} |`);
+  console.log(`| table, column and row (uuid key) | ${fmt(rows.boundUs.seal, 2)} | ${fmt(rows.boundUs.open, 2)} |`);
 }
 
 main().catch((e) => {

@@ -3,7 +3,7 @@ import { parseLegacyValue, toLegacyText } from '../codec/legacy';
 import { defaultAead, type Aead } from '../envelope/aead';
 import { IndexHasher } from '../envelope/blind-index';
 import { envelopeHeader, HEADER_LENGTH, keyIdOfHeader, looksSealed } from '../envelope/format';
-import { scopedBinding, Sealer } from '../envelope/sealer';
+import { rowBinding, scopedBinding, Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
 import type { KeySource } from '../keys/key-source';
 import { SCOPE } from '../keys/scope';
@@ -18,6 +18,8 @@ export interface FieldContext {
   primaryKey?: () => string | undefined;
   /** The row's value of a scoped column's scope property (`@Encrypted({ scope })`), read when the column is scoped. */
   scope?: () => unknown;
+  /** The row's primary key values in the order of the entity's primary columns, read when the column is bound to its row (`bindRow`). */
+  row?: () => readonly unknown[] | undefined;
 }
 
 /** Options of {@link FieldCipher}. */
@@ -90,8 +92,8 @@ export class FieldCipher {
           where(sc, ctx),
         );
       }
-      envelope = this.sealer.seal(plaintext, this.bindingOf(sc, scope), keyId);
-    } else envelope = this.sealer.seal(plaintext, sc.binding);
+      envelope = this.sealer.seal(plaintext, this.withRow(sc, this.bindingOf(sc, scope), ctx), keyId);
+    } else envelope = this.sealer.seal(plaintext, this.withRow(sc, sc.binding, ctx));
     if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
       throw new SealedError(
         'SEALED_VALUE_TOO_LONG',
@@ -128,6 +130,23 @@ export class FieldCipher {
     return scope;
   }
 
+  /** `binding` with the row's primary key appended, for a column bound to its row (FORMAT.md, "Row binding"); `binding` otherwise. */
+  private withRow(sc: SealedColumn, binding: Uint8Array, ctx: FieldContext): Uint8Array {
+    if (!sc.rowKey) return binding;
+    const values = ctx.row?.();
+    if (!values || values.length !== sc.rowKey.length || values.some((v) => v === undefined || v === null)) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `the row's primary key is not known here: a write of a row-bound field must carry ${sc.rowKey.map((c) => c.propertyPath).join(', ')} (save() does; an update() must set it too), and a raw read must select it`,
+        where(sc, ctx),
+      );
+    }
+    return rowBinding(
+      binding,
+      values.map((v, i) => rowKeyText(v, sc.rowKey![i]!.type, () => where(sc, ctx))),
+    );
+  }
+
   /** The binding of a scoped column for one scope (FORMAT.md, "Key scopes"). */
   private bindingOf(sc: SealedColumn, scope: string): Uint8Array {
     let byScope = this.scopedBindings.get(sc);
@@ -154,7 +173,7 @@ export class FieldCipher {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = this.sealer.open(stored, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding);
+      plaintext = this.sealer.open(stored, this.withRow(sc, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding, ctx));
     } catch (e) {
       if (e instanceof SealedError && e.code === 'SEALED_SHREDDED' && this.shreddedAsNull) return null;
       if (e instanceof SealedError) throw e.withContext(where(sc, ctx));
@@ -283,6 +302,23 @@ export class FieldCipher {
     if (!sc.scope) return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
     return typeof stored === 'string' && stored.startsWith(envelopeHeader(this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx)) ?? ''));
   }
+}
+
+/**
+ * A primary key value as the text row binding binds (FORMAT.md, "Row binding"): strings as they
+ * are (a uuid column's in lower case, as databases return it), numbers and bigints in decimal,
+ * Dates in ISO 8601, bytes in hex.
+ */
+function rowKeyText(value: unknown, type: unknown, at: () => SealedErrorContext): string {
+  if (typeof value === 'string') return type === 'uuid' ? value.toLowerCase() : value;
+  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value))) return String(value === 0 ? 0 : value);
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  throw new SealedError(
+    'SEALED_UNSUPPORTED_VALUE',
+    "the row's primary key is of a type row binding does not take (a string, number, bigint, Date or bytes)",
+    at(),
+  );
 }
 
 function where(sc: SealedColumn, ctx: FieldContext): SealedErrorContext {

@@ -7,7 +7,7 @@ import { isKeyVault, refuseShreddingActive, type DataKeyInfo, type KeyVault, typ
 import type { CliArgs } from './args';
 import { EXIT } from './exit';
 import { table, toJson } from './format';
-import type { ProgressStream } from './progress';
+import { progressPrinter, type ProgressStream } from './progress';
 
 /** What `keys shred` prints: what was made unreadable, and when, for an operator to file. */
 export interface ErasureReport {
@@ -69,7 +69,14 @@ export async function runKeys(args: CliArgs, dataSource: DataSource, io: { stdou
       return EXIT.ok;
     }
     case 'rewrap': {
-      const report = await vault.rewrap({ dryRun: args.dryRun });
+      const progress = progressPrinter(io.stderr);
+      const report = await vault.rewrap({
+        dryRun: args.dryRun,
+        ...(args.json
+          ? {}
+          : { onProgress: (p: { done: number; total: number; rate: number }) => progress.update({ entity: DATA_KEY_TABLE, column: 'keys', ...p }) }),
+      });
+      progress.end();
       print(report, formatRewrap(report));
       return report.failed.length > 0 || report.changedMeanwhile.length > 0 ? EXIT.incomplete : EXIT.ok;
     }

@@ -1,5 +1,8 @@
 import type { RotationProgress } from '../rotation/report';
 
+/** What the printer shows: a walk's progress, or any other (a rewrap's, over the key table). */
+type Progress = Pick<RotationProgress, 'entity' | 'column' | 'done' | 'total' | 'rate'>;
+
 /** Where progress goes: stderr, a TTY or not. */
 export interface ProgressStream {
   isTTY?: boolean;
@@ -13,13 +16,13 @@ const LINE_EVERY_MS = 2000;
  * Shows walk progress: a redrawn bar on a terminal, plain lines (at most one every 2 s per
  * column, plus its last) when output is a file or pipe.
  */
-export function progressPrinter(stream: ProgressStream): { update: (p: RotationProgress) => void; end: () => void } {
+export function progressPrinter(stream: ProgressStream): { update: (p: Progress) => void; end: () => void } {
   let current: string | undefined;
   let lastLine = 0;
-  let last: RotationProgress | undefined;
+  let last: Progress | undefined;
   /** Whether the latest state is already on screen as a plain line. */
   let printed = false;
-  const describe = (p: RotationProgress) => {
+  const describe = (p: Progress) => {
     const share = p.total > 0 ? Math.min(p.done / p.total, 1) : 1;
     return { where: `${p.entity}.${p.column}`, share, counts: `${p.done}/${p.total} rows, ${Math.round(p.rate)} rows/s` };
   };

@@ -28,6 +28,26 @@ export function scopedBinding(binding: Uint8Array, scope: string): Uint8Array {
 }
 
 /**
+ * What a value of a row-bound column is bound to: its binding (scoped or not), then `0x01` and each
+ * primary key value's text, length-prefixed: `binding || 0x01 || (u32be(n) || utf8(text))...`.
+ * No binding ends in a `0x01` byte (table, column and scope hold no control characters), so a
+ * row-bound binding equals no other.
+ */
+export function rowBinding(binding: Uint8Array, keyTexts: readonly string[]): Uint8Array {
+  const parts = keyTexts.map((text) => textEncoder.encode(text));
+  const out = new Uint8Array(binding.length + 1 + parts.reduce((n, p) => n + 4 + p.length, 0));
+  out.set(binding, 0);
+  out[binding.length] = 1;
+  let at = binding.length + 1;
+  for (const part of parts) {
+    new DataView(out.buffer).setUint32(at, part.length);
+    out.set(part, at + 4);
+    at += 4 + part.length;
+  }
+  return out;
+}
+
+/**
  * Seals and opens envelopes with a {@link KeyRing}: the active key seals, any key in the ring opens.
  * AAD = `utf8(header) || binding`, header being `sealed:1:x:<key id>:`.
  */

@@ -25,6 +25,7 @@ const OPTIONS: readonly (keyof EncryptedOptions)[] = [
   'boundTo',
   'index',
   'scope',
+  'bindRow',
 ];
 
 const FIXED_LENGTH: Partial<Record<SealedColumnType, number>> = { tinytext: 255 };
@@ -78,6 +79,16 @@ export interface EncryptedOptions {
    * sets the field must carry the scope (a loaded entity does). Default: none (the default scope).
    */
   scope?: string;
+  /**
+   * Binds each value to its row's primary key in the associated data, so a value copied (or two
+   * values swapped) between rows of the column fails to open (`SEALED_TAMPERED`). The key must be
+   * known before the INSERT: a primary key the application assigns (`@PrimaryColumn`, e.g. a
+   * `randomUUID()` set in the constructor or a `@BeforeInsert()`); a database-generated key
+   * (`@PrimaryGeneratedColumn`) is refused at startup, since the value is sealed before the INSERT
+   * that creates it. Writes must carry the key: `save()` does; `update()` and QueryBuilder updates
+   * of the field must set the key too. Default: `false`.
+   */
+  bindRow?: boolean;
 }
 
 /** Column options that would store or compare plaintext, refused with the reason. */
@@ -133,7 +144,8 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
       throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
     }
     checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
-    const { valueType: _v, boundTo, type: _t, index: indexOption, scope, ...columnOptions } = options;
+    const { valueType: _v, boundTo, type: _t, index: indexOption, scope, bindRow, ...columnOptions } = options;
+    if (bindRow !== undefined && typeof bindRow !== 'boolean') throw new SealedError('SEALED_CONFIG', 'bindRow must be true or false', where);
     const index = indexOption === undefined || indexOption === (false as unknown) ? undefined : resolveBlindIndex(indexOption, valueType, property, where);
     if (scope !== undefined && (typeof scope !== 'string' || !/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(scope))) {
       throw new SealedError('SEALED_CONFIG', 'scope must name a property of the entity (e.g. "tenantId")', where);
@@ -160,7 +172,13 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
       })(target, index.property);
       Index({ unique: index.unique })(target, index.property);
     }
-    registerSealedProperty(target.constructor, property, { valueType, boundTo: boundTo ?? {}, ...(index ? { index } : {}), ...(scope ? { scope } : {}) });
+    registerSealedProperty(target.constructor, property, {
+      valueType,
+      boundTo: boundTo ?? {},
+      ...(index ? { index } : {}),
+      ...(scope ? { scope } : {}),
+      ...(bindRow ? { bindRow } : {}),
+    });
   };
 }
 

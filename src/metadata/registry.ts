@@ -9,6 +9,8 @@ export interface SealedPropertySpec {
   index?: BlindIndexSpec;
   /** The property whose value is the row's key scope, when the field is scoped. */
   scope?: string;
+  /** Whether values are bound to their row's primary key. */
+  bindRow?: boolean;
 }
 
 /**

@@ -261,7 +261,7 @@ export class ColumnWalk {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
         if (!this.conflictKeys.has(primaryKey)) tally.examined++;
-        const ctx: FieldContext = { primaryKey: () => primaryKey, scope: () => row.scope };
+        const ctx: FieldContext = { primaryKey: () => primaryKey, scope: () => row.scope, row: () => row.key };
         const outcome = this.sql.target === 'index' ? this.processIndex(row.value, row.index, primaryKey, ctx) : this.process(row.value, primaryKey, ctx);
         if (outcome instanceof SealedError) {
           this.fail(tally, primaryKey, outcome);

@@ -147,7 +147,7 @@ export class EntitySealer {
         const value = sc.scope && sc.column.getEntityValue(entity);
         if (value === undefined || value === null) continue;
         try {
-          scopes.add(this.cipher.scopeOf(sc, writeContext(sc, metadata, entity, databaseEntity)));
+          scopes.add(this.cipher.scopeOf(sc, rowContext(sc, metadata, entity, databaseEntity)));
         } catch {
           // no usable scope: sealing the entity reports it
         }
@@ -164,11 +164,11 @@ export class EntitySealer {
     try {
       for (const sc of sealedColumnsOf(metadata)) {
         const current = sc.column.getEntityValue(entity);
-        const moved = sc.scope !== undefined && scopeMoves(sc, entity, update, databaseEntity);
+        const moved = bindingMoves(sc, entity, update, databaseEntity);
         if (moved && current === undefined) {
           throw new SealedError(
             'SEALED_UNSUPPORTED_VALUE',
-            `the write changes the row's scope (${sc.scope!.propertyPath}) but not this field, which would stay sealed for the old scope and never open again: save the loaded entity with every scoped field, or set them in the same update`,
+            `the write changes what the field is bound to (${moved}) but not the field, which would stay sealed for the old one and never open again: save the loaded entity with every such field, or set them in the same update`,
             { entity: sc.entity, column: sc.path },
           );
         }
@@ -192,7 +192,7 @@ export class EntitySealer {
         const previous = earlier?.find((r) => r.column === sc.column && r.written === current && holdsSealed(r, entity));
         const value = previous ? (previous.late ? previous.late.value : previous.original) : current;
         const before = previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName);
-        const ctx = sc.scope ? writeContext(sc, metadata, entity, databaseEntity) : { primaryKey };
+        const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, databaseEntity) : { primaryKey };
         if (
           !moved &&
           databaseEntity &&
@@ -310,7 +310,7 @@ export class EntitySealer {
     const primaryKey = () => describePrimaryKey(metadata, entity);
     for (let i = 0; i < plan.length; i++) {
       const sc = plan[i]!;
-      const ctx = sc.scope ? { primaryKey, scope: () => sc.scope!.getEntityValue(entity) } : { primaryKey };
+      const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, undefined) : { primaryKey };
       const stored = sc.column.getEntityValue(entity);
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): a field still holding what we
@@ -354,27 +354,38 @@ export class EntitySealer {
   }
 }
 
-/** The context of a value being written: its row's primary key and scope (the entity's, else the stored row's). */
-function writeContext(sc: SealedColumn, metadata: EntityMetadata, entity: ObjectLiteral, databaseEntity: ObjectLiteral | undefined): FieldContext {
+/**
+ * The context of a value of a row: its primary key (for messages, and the row binding) and scope,
+ * each the entity's, else the stored row's (a partial save).
+ */
+function rowContext(sc: SealedColumn, metadata: EntityMetadata, entity: ObjectLiteral, databaseEntity: ObjectLiteral | undefined): FieldContext {
+  const valueOf = (column: ColumnMetadata) => {
+    const own = column.getEntityValue(entity);
+    return own === undefined && databaseEntity ? column.getEntityValue(databaseEntity) : own;
+  };
   return {
     primaryKey: () => describePrimaryKey(metadata, entity),
-    scope: () => {
-      const own = sc.scope!.getEntityValue(entity);
-      return own === undefined && databaseEntity ? sc.scope!.getEntityValue(databaseEntity) : own;
-    },
+    ...(sc.scope ? { scope: () => valueOf(sc.scope!) } : {}),
+    ...(sc.rowKey ? { row: () => sc.rowKey!.map(valueOf) } : {}),
   };
 }
 
 /**
- * Whether a write moves the row to another scope: a save whose entity's scope differs from the
- * stored row's, or an update statement that sets the scope (its rows' scopes are unknown here).
+ * What a write changes of what a field's values are bound to (its scope column, or a primary key
+ * column of a row-bound field), named; undefined when nothing. A save changes it when the entity's
+ * value differs from the stored row's; an update statement whenever it sets it (the rows' old
+ * values are unknown here).
  */
-function scopeMoves(sc: SealedColumn, entity: ObjectLiteral, update: boolean, databaseEntity: ObjectLiteral | undefined): boolean {
-  const scope = sc.scope!.getEntityValue(entity);
-  if (!update || scope === undefined) return false;
-  if (!databaseEntity) return true;
-  const stored = sc.scope!.getEntityValue(databaseEntity);
-  return stored !== undefined && String(stored) !== String(scope);
+function bindingMoves(sc: SealedColumn, entity: ObjectLiteral, update: boolean, databaseEntity: ObjectLiteral | undefined): string | undefined {
+  if (!update) return undefined;
+  for (const column of [...(sc.scope ? [sc.scope] : []), ...(sc.rowKey ?? [])]) {
+    const value = column.getEntityValue(entity);
+    if (value === undefined) continue;
+    if (!databaseEntity) return column.propertyPath;
+    const stored = column.getEntityValue(databaseEntity);
+    if (stored !== undefined && String(stored) !== String(value)) return column.propertyPath;
+  }
+  return undefined;
 }
 
 /** Removes an object's envelopes from its query runner's carriers. */

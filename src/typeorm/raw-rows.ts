@@ -14,7 +14,9 @@ export interface OpenRawRowsOptions {
 
 /**
  * Decrypts the encrypted columns of raw rows in place (raw results never pass through
- * `afterLoad`) and returns them, with the DataSource's sealed subscriber's keys.
+ * `afterLoad`) and returns them, with the DataSource's sealed subscriber's keys. Rows must hold
+ * the scope column of scoped fields and the primary key of row-bound ones. Synchronous: with a
+ * key vault, keys created by other processes since it loaded need `await vault.reload()` first.
  *
  * @example
  * ```ts
@@ -35,19 +37,19 @@ export function openRawRows<T extends ObjectLiteral>(
   const keyOf = (column: ColumnMetadata) => (options.alias === undefined ? column.databaseName : `${options.alias}_${column.databaseName}`);
   const primary = metadata.primaryColumns.map(keyOf);
   for (const row of rows) {
-    const ctx = {
-      primaryKey: () =>
-        primary.every((key) => row[key] !== undefined)
-          ? describeKey(
-              metadata,
-              primary.map((key) => row[key]),
-            )
-          : undefined,
-    };
+    const keyValues = () => (primary.every((key) => row[key] !== undefined) ? primary.map((key) => row[key]) : undefined);
     for (const sc of sealedColumnsOf(metadata)) {
       const key = keyOf(sc.column);
       const stored = row[key];
       if (stored === undefined || stored === null) continue;
+      const ctx = {
+        primaryKey: () => {
+          const values = keyValues();
+          return values && describeKey(metadata, values);
+        },
+        row: keyValues,
+        ...(sc.scope ? { scope: () => row[keyOf(sc.scope!)] } : {}),
+      };
       (row as ObjectLiteral)[key] = cipher.open(sc, stored, ctx);
     }
   }

@@ -357,12 +357,18 @@ export class KeyVault implements KeySource {
    * compare-and-swap on the old one, so a wrapper that cannot unwrap what it wraps changes
    * nothing. Safe to run again; returns a report instead of throwing halfway.
    */
-  async rewrap(options: { dryRun?: boolean } = {}): Promise<RewrapReport> {
+  async rewrap(options: { dryRun?: boolean; onProgress?: (progress: { done: number; total: number; rate: number }) => void } = {}): Promise<RewrapReport> {
     const table = this.table();
     const dryRun = options?.dryRun ?? false;
+    const started = Date.now();
+    let done = 0;
     const report: RewrapReport = { wrappedBy: this.wrapper.wrappedBy, dryRun, rewrapped: [], current: [], shredded: [], changedMeanwhile: [], failed: [] };
     const written = new Map<string, string>();
-    for (const row of await table.rows()) {
+    const rows = await table.rows();
+    const progress = () => options?.onProgress?.({ done, total: rows.length, rate: done / Math.max((Date.now() - started) / 1000, 1e-3) });
+    for (const row of rows) {
+      progress();
+      done++;
       if (row.state === 'shredded') {
         report.shredded.push(row.id);
         continue;
@@ -386,6 +392,7 @@ export class KeyVault implements KeySource {
         report.failed.push({ keyId: row.id, code: e.code, message: e.message });
       }
     }
+    progress();
     if (!dryRun) {
       // a row whose compare-and-swap found it changed (another rewrap, a shred) was not written here
       const after = new Map((await table.rows()).map((r) => [r.id, r]));

@@ -38,6 +38,10 @@ describe('@Encrypted', () => {
     expect(declare({ valueType: 'strng' } as never)).toThrow(/valueType "strng" is not one of "string" \| "number"/);
     expect(declare({ valueType: 'string', type: 'int' } as never)).toThrow(/column type "int" cannot hold an envelope; use one of text, varchar/);
     expect(declare({ valueType: 'string', bogus: 1 } as never)).toThrow(/@Encrypted has no option "bogus"; it takes type, length/);
+    expect(declare({ valueType: 'string', bindRow: 'yes' } as never)).toThrow(/bindRow must be true or false/);
+    expect(declare({ valueType: 'string', scope: 'tenant id' })).toThrow(/scope must name a property of the entity/);
+    expect(declare({ valueType: 'string', scope: 'tenantId', index: true })).toThrow(/a field with a scope cannot have a blind index/);
+    expect(declare({ valueType: 'string', scope: 'tenantId', bindRow: true })).not.toThrow();
   });
 
   it.each(['default', 'unique', 'primary', 'transformer', 'array'])('refuses the column option %s', (option) => {
