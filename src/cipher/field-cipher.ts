@@ -7,6 +7,7 @@ import { rowBinding, scopedBinding, Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
 import type { KeySource } from '../keys/key-source';
 import { SCOPE } from '../keys/scope';
+import { keyText } from '../codec/key-text';
 import type { SealedColumn } from '../metadata/column-plan';
 
 /**
@@ -20,6 +21,8 @@ export interface FieldContext {
   scope?: () => unknown;
   /** The row's primary key values in the order of the entity's primary columns, read when the column is bound to its row (`bindRow`). */
   row?: () => readonly unknown[] | undefined;
+  /** The query runner the value is written or read on: a key vault's scope key it created in its open transaction is its alone. */
+  runner?: object;
 }
 
 /** Options of {@link FieldCipher}. */
@@ -84,7 +87,7 @@ export class FieldCipher {
     let envelope: string;
     if (sc.scope) {
       const scope = this.scopeOf(sc, ctx);
-      const keyId = this.keys.activeKeyIdOf!(scope);
+      const keyId = this.keys.activeKeyIdOf!(scope, ctx.runner);
       if (keyId === undefined) {
         throw new SealedError(
           'SEALED_CONFIG',
@@ -92,8 +95,8 @@ export class FieldCipher {
           where(sc, ctx),
         );
       }
-      envelope = this.sealer.seal(plaintext, this.withRow(sc, this.bindingOf(sc, scope), ctx), keyId);
-    } else envelope = this.sealer.seal(plaintext, this.withRow(sc, sc.binding, ctx));
+      envelope = this.sealer.seal(plaintext, this.withRow(sc, this.bindingOf(sc, scope), ctx), keyId, sc.rowKey !== undefined);
+    } else envelope = this.sealer.seal(plaintext, this.withRow(sc, sc.binding, ctx), undefined, sc.rowKey !== undefined);
     if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
       throw new SealedError(
         'SEALED_VALUE_TOO_LONG',
@@ -119,11 +122,11 @@ export class FieldCipher {
         where(sc, ctx),
       );
     }
-    const scope = typeof raw === 'number' || typeof raw === 'bigint' ? String(raw) : raw;
-    if (typeof scope !== 'string' || scope === '' || !SCOPE.test(scope)) {
+    const scope = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'bigint' ? keyText(raw, sc.scope!) : undefined;
+    if (scope === undefined || scope === '' || !SCOPE.test(scope)) {
       throw new SealedError(
         'SEALED_UNSUPPORTED_VALUE',
-        `the row's scope (${name}) must be a non-empty string of at most 191 characters without control characters, or a number`,
+        `the row's scope (${name}) must be a non-empty string of at most 191 characters without control characters or lone surrogates, or an integer (for an integer column, in canonical decimal), as the database reads it back`,
         where(sc, ctx),
       );
     }
@@ -143,7 +146,17 @@ export class FieldCipher {
     }
     return rowBinding(
       binding,
-      values.map((v, i) => rowKeyText(v, sc.rowKey![i]!.type, () => where(sc, ctx))),
+      values.map((value, i) => {
+        const text = keyText(value, sc.rowKey![i]!);
+        if (text === undefined) {
+          throw new SealedError(
+            'SEALED_UNSUPPORTED_VALUE',
+            `the row's primary key (${sc.rowKey![i]!.propertyPath}) is not a value row binding takes as the database reads it back (a string, an integer in canonical decimal, a Date or bytes)`,
+            where(sc, ctx),
+          );
+        }
+        return text;
+      }),
     );
   }
 
@@ -173,7 +186,7 @@ export class FieldCipher {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = this.sealer.open(stored, this.withRow(sc, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding, ctx));
+      plaintext = this.sealer.open(stored, this.withRow(sc, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding, ctx), sc.rowKey !== undefined);
     } catch (e) {
       if (e instanceof SealedError && e.code === 'SEALED_SHREDDED' && this.shreddedAsNull) return null;
       if (e instanceof SealedError) throw e.withContext(where(sc, ctx));
@@ -300,25 +313,8 @@ export class FieldCipher {
   /** Whether a stored value is sealed under the active key (of its row's scope, for a scoped column); plaintext and older keys are not. */
   isCurrent(sc: SealedColumn, stored: unknown, ctx: FieldContext = NO_CONTEXT): boolean {
     if (!sc.scope) return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
-    return typeof stored === 'string' && stored.startsWith(envelopeHeader(this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx)) ?? ''));
+    return typeof stored === 'string' && stored.startsWith(envelopeHeader(this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx), ctx.runner) ?? ''));
   }
-}
-
-/**
- * A primary key value as the text row binding binds (FORMAT.md, "Row binding"): strings as they
- * are (a uuid column's in lower case, as databases return it), numbers and bigints in decimal,
- * Dates in ISO 8601, bytes in hex.
- */
-function rowKeyText(value: unknown, type: unknown, at: () => SealedErrorContext): string {
-  if (typeof value === 'string') return type === 'uuid' ? value.toLowerCase() : value;
-  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value))) return String(value === 0 ? 0 : value);
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  throw new SealedError(
-    'SEALED_UNSUPPORTED_VALUE',
-    "the row's primary key is of a type row binding does not take (a string, number, bigint, Date or bytes)",
-    at(),
-  );
 }
 
 function where(sc: SealedColumn, ctx: FieldContext): SealedErrorContext {

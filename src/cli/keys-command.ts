@@ -20,7 +20,7 @@ export interface ErasureReport {
   shreddedAt?: string;
   /** Which wrapper held it before. */
   wrappedBy?: string;
-  /** Values under the key, per encrypted column, counted just before it was destroyed. */
+  /** Values under the key, per encrypted column that holds any, counted just before it was destroyed. */
   columns: { entity: string; column: string; table: string; values: number }[];
   /** The sum of `columns[].values`. */
   values: number;
@@ -31,7 +31,9 @@ export function keysUsageError(args: CliArgs): string | undefined {
   if (!args.keyAction) return 'keys needs an action: list, create, activate, rewrap or shred';
   if (args.keyAction === 'activate' && args.keyId === undefined) return 'keys activate needs the data key id (as keys list prints it)';
   if (args.keyAction === 'shred' && (args.keyId === undefined) === (args.scope === undefined)) {
-    return 'keys shred needs a data key id (as keys list prints it), or --scope <scope> to shred every key of a scope';
+    return args.keyId === undefined
+      ? 'keys shred needs a data key id (as keys list prints it), or --scope <scope> to shred every key of a scope'
+      : 'keys shred takes a data key id or --scope <scope>, not both';
   }
   if (args.dryRun && (args.keyAction === 'create' || args.keyAction === 'activate' || args.keyAction === 'list'))
     return `keys ${args.keyAction} has no --dry-run`;

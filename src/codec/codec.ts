@@ -103,7 +103,7 @@ function jsonText(value: unknown): string {
 }
 
 /** Whether a string has no lone UTF-16 surrogates (String.prototype.isWellFormed, Node >= 20). */
-function isWellFormed(text: string): boolean {
+export function isWellFormed(text: string): boolean {
   return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 

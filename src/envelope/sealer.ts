@@ -40,7 +40,10 @@ export function rowBinding(binding: Uint8Array, keyTexts: readonly string[]): Ui
   out[binding.length] = 1;
   let at = binding.length + 1;
   for (const part of parts) {
-    new DataView(out.buffer).setUint32(at, part.length);
+    out[at] = part.length >>> 24;
+    out[at + 1] = (part.length >>> 16) & 0xff;
+    out[at + 2] = (part.length >>> 8) & 0xff;
+    out[at + 3] = part.length & 0xff;
     out.set(part, at + 4);
     at += 4 + part.length;
   }
@@ -67,14 +70,18 @@ export class Sealer {
     return this.header.text;
   }
 
-  /** Encrypts `plaintext` under the active key (or the key `keyId`, which the source must hold) with a fresh random 24-byte nonce. */
-  seal(plaintext: Uint8Array, binding: Uint8Array, keyId?: string): string {
+  /**
+   * Encrypts `plaintext` under the active key (or the key `keyId`, which the source must hold) with
+   * a fresh random 24-byte nonce. `oneOff`: the binding serves this value only (a row's), so its
+   * AAD is not cached.
+   */
+  seal(plaintext: Uint8Array, binding: Uint8Array, keyId?: string, oneOff = false): string {
     const nonce = nextNonce();
     const header = keyId === undefined ? this.activeHeader : envelopeHeader(keyId);
     keyId ??= this.header.keyId;
     // Subkeys stay in the ring's private store; no object of this library holds key bytes in a property.
     const key = subkeyOf(this.keys, keyId, 'encrypt')!;
-    const sealed = this.aead.seal(key, nonce, this.aad(keyId, binding), plaintext);
+    const sealed = this.aead.seal(key, nonce, this.aad(keyId, binding, oneOff), plaintext);
     const body = Buffer.allocUnsafe(NONCE_BYTES + sealed.length);
     body.set(nonce, 0);
     body.set(sealed, NONCE_BYTES);
@@ -84,7 +91,19 @@ export class Sealer {
   /** AAD per binding and key id, computed once: `utf8(header) || binding` (the header is fixed by the key id). */
   private readonly aads = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
-  private aad(keyId: string, binding: Uint8Array): Uint8Array {
+  /** `utf8(header)` per key id. */
+  private readonly headers = new Map<string, Uint8Array>();
+
+  private aad(keyId: string, binding: Uint8Array, oneOff: boolean): Uint8Array {
+    if (oneOff) {
+      // a row's binding serves one value: caching its AAD would only fill the cache
+      let headerBytes = this.headers.get(keyId);
+      if (!headerBytes) this.headers.set(keyId, (headerBytes = textEncoder.encode(envelopeHeader(keyId))));
+      const aad = new Uint8Array(headerBytes.length + binding.length);
+      aad.set(headerBytes, 0);
+      aad.set(binding, headerBytes.length);
+      return aad;
+    }
     let byKey = this.aads.get(binding);
     if (!byKey) this.aads.set(binding, (byKey = new Map()));
     let aad = byKey.get(keyId);
@@ -102,7 +121,7 @@ export class Sealer {
    * Opens an envelope. Throws `SEALED_MALFORMED` (bad shape), `SEALED_WRONG_KEY` (key id not in
    * the ring), `SEALED_SHREDDED` (its key was destroyed on purpose) or `SEALED_TAMPERED` (authentication failed); the caller adds entity and column.
    */
-  open(envelope: string, binding: Uint8Array): Uint8Array {
+  open(envelope: string, binding: Uint8Array, oneOff = false): Uint8Array {
     const { keyId, body } = parseEnvelope(envelope);
     const key = subkeyOf(this.keys, keyId, 'encrypt');
     if (!key && this.keys.shreddedKeyIds?.includes(keyId)) {
@@ -118,7 +137,7 @@ export class Sealer {
       );
     }
     try {
-      return this.aead.open(key, this.aad(keyId, binding), body);
+      return this.aead.open(key, this.aad(keyId, binding, oneOff), body);
     } catch {
       throw new SealedError('SEALED_TAMPERED', 'authentication failed: the value was altered or truncated, or was copied from another table or column', {
         keyId,

@@ -17,9 +17,10 @@ export interface KeySource {
   readonly shreddedKeyIds?: readonly string[];
   /**
    * Key scopes (a key vault's): the id of the active key of `scope`, undefined when none is loaded
-   * yet ({@link prepare} creates or fetches it). A source without it has no scopes.
+   * yet ({@link prepare} creates or fetches it); with `runner`, also a key that runner created in
+   * its transaction. A source without it has no scopes.
    */
-  activeKeyIdOf?(scope: string): string | undefined;
+  activeKeyIdOf?(scope: string, runner?: object): string | undefined;
   /** The scope of a key id (`''`: the default scope); undefined when the source does not hold it. */
   scopeOf?(keyId: string): string | undefined;
   /** Ids of the active key of every scope. Default: `[activeKeyId]`. */
@@ -29,9 +30,12 @@ export interface KeySource {
    * (created at a scope's first write) and keys sealed by other processes since loading. Resolves
    * at once when nothing is missing.
    */
-  prepare?(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }): Promise<void>;
-  /** Told when a transaction on the DataSource ends, so keys created inside one that rolled back are not kept. */
-  afterTransaction?(committed: boolean): void;
+  prepare?(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }, runner?: object): Promise<void>;
+  /**
+   * Told when a transaction of a query runner ends (committed, or rolled back), so keys created in
+   * it become every runner's at its commit and are forgotten at its rollback.
+   */
+  afterTransaction?(committed: boolean, runner: object): Promise<void> | void;
 }
 
 type SubkeyLookup = (keyId: string, purpose: KeyPurpose) => Uint8Array | undefined;

@@ -180,7 +180,7 @@ export class ColumnWalk {
     if (census) {
       r.plaintext = census.plaintext;
       r.malformed = census.malformed;
-      if (census.shredded > 0 && (mode === 'rotate' || mode === 'decryptAll')) {
+      if (census.shredded > 0 && (mode === 'rotate' || mode === 'decryptAll' || mode === 'verify')) {
         this.warnings.push(
           `${r.entity}.${r.column}: ${census.shredded} values are under shredded data keys; they can never be opened and were left as they are`,
         );
@@ -223,13 +223,14 @@ export class ColumnWalk {
    * active key of each scope it seals for (created at a scope's first sealing), which other
    * processes may have created since the vault was loaded.
    */
-  private async prepareKeys(rows: readonly BatchRow[]): Promise<void> {
+  private async prepareKeys(rows: readonly BatchRow[], runner: QueryRunner): Promise<void> {
     const { cipher, mode } = this.settings;
     if (!cipher.keys.prepare) return;
     const sc = this.sql.sc;
     const keyIds = rows.map((r) => cipher.keyIdOf(r.value)).filter((id): id is string => id !== undefined);
     const scopes: string[] = [];
-    if (sc.scope && (mode === 'rotate' || mode === 'encryptExisting')) {
+    // a dry run writes nothing, so it creates no key: values of a scope without one count as would-be sealed
+    if (sc.scope && !this.settings.dryRun && (mode === 'rotate' || mode === 'encryptExisting')) {
       for (const row of rows) {
         try {
           scopes.push(cipher.scopeOf(sc, { scope: () => row.scope }));
@@ -238,7 +239,7 @@ export class ColumnWalk {
         }
       }
     }
-    await cipher.keys.prepare({ scopes, keyIds });
+    await cipher.keys.prepare({ scopes, keyIds }, runner);
   }
 
   /** One batch in its own transaction (writing modes), retried while the database reports a transient error. */
@@ -254,14 +255,14 @@ export class ColumnWalk {
     try {
       if (writes) await this.sql.lockForWriting(runner);
       const rows = await this.sql.batch(runner, condition, window, lock);
-      await this.prepareKeys(rows);
+      await this.prepareKeys(rows, runner);
       const tally: BatchTally = { rows: rows.length, stop: false, examined: 0, rewritten: 0, pending: 0, conflicts: 0, conflictKeys: [], failures: [] };
       const pending: Swap[] = [];
       for (const row of rows) {
         const primaryKey = this.sql.describeKey(row.key);
         if (this.failedKeys.has(primaryKey)) continue;
         if (!this.conflictKeys.has(primaryKey)) tally.examined++;
-        const ctx: FieldContext = { primaryKey: () => primaryKey, scope: () => row.scope, row: () => row.key };
+        const ctx: FieldContext = { primaryKey: () => primaryKey, scope: () => row.scope, row: () => row.key, runner };
         const outcome = this.sql.target === 'index' ? this.processIndex(row.value, row.index, primaryKey, ctx) : this.process(row.value, primaryKey, ctx);
         if (outcome instanceof SealedError) {
           this.fail(tally, primaryKey, outcome);
@@ -279,9 +280,14 @@ export class ColumnWalk {
       tally.rewritten = await this.sql.swapMany(runner, swaps);
       if (tally.rewritten < swaps.length) await this.classifyMisses(runner, condition, window, lock, swaps, tally);
       await runner.commitTransaction();
+      // a key vault's scope keys created in the batch are everyone's now (also without a subscriber to tell it)
+      await this.settings.cipher.keys.afterTransaction?.(true, runner);
       return tally;
     } catch (e) {
-      if (writes && runner.isTransactionActive) await runner.rollbackTransaction();
+      if (writes && runner.isTransactionActive) {
+        await runner.rollbackTransaction();
+        await this.settings.cipher.keys.afterTransaction?.(false, runner);
+      }
       throw e;
     }
   }
@@ -448,6 +454,14 @@ export class ColumnWalk {
     }
   }
 
+  /** The sealed value; in a dry run, for a scope whose first key a real run would create, a stand-in that only counts. */
+  private sealOrCount(value: unknown, ctx: FieldContext): unknown {
+    const { cipher, dryRun } = this.settings;
+    const sc = this.sql.sc;
+    if (dryRun && sc.scope && cipher.keys.activeKeyIdOf?.(cipher.scopeOf(sc, ctx), ctx.runner) === undefined) return '';
+    return cipher.seal(sc, value, ctx);
+  }
+
   /** The new value for a stored one, or the SealedError that stops it from being processed. */
   private process(stored: unknown, primaryKey: string, ctx: FieldContext): Outcome | SealedError {
     const { mode, cipher } = this.settings;
@@ -455,7 +469,7 @@ export class ColumnWalk {
     try {
       switch (mode) {
         case 'rotate':
-          return { next: cipher.seal(sc, cipher.open(sc, stored, ctx), ctx) };
+          return { next: this.sealOrCount(cipher.open(sc, stored, ctx), ctx) };
         case 'decryptAll': {
           const text = cipher.legacyText(sc, cipher.open(sc, stored, ctx));
           if (cipher.isEnvelope(text)) {
@@ -468,7 +482,7 @@ export class ColumnWalk {
           return { next: text };
         }
         case 'encryptExisting':
-          return { next: cipher.seal(sc, cipher.readLegacy(sc, stored, ctx), ctx) };
+          return { next: this.sealOrCount(cipher.readLegacy(sc, stored, ctx), ctx) };
         case 'verify':
         case 'reindex': // an index walk's; see processIndex
           if (cipher.isEnvelope(stored)) cipher.open(sc, stored, ctx); // plaintext is counted by the census

@@ -45,7 +45,7 @@ export interface KeyRotatorOptions {
    * `rotate` only the values under data keys of this key scope (a key vault's, e.g. one tenant's
    * after `createKey({ scope, activate: true })`). Default: every scope.
    */
-  scope?: string;
+  scope?: string | number;
 }
 
 /**
@@ -213,7 +213,7 @@ export class KeyRotator {
         dryRun: this.options.dryRun ?? false,
         stopOnFailure: this.options.stopOnFailure ?? true,
         recompute,
-        ...(this.options.scope !== undefined ? { scope: this.options.scope } : {}),
+        ...(this.options.scope !== undefined ? { scope: String(this.options.scope) } : {}),
         ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
       };
       let stopped = false;
@@ -234,7 +234,7 @@ export class KeyRotator {
         columns: reports,
         failures: failures.list,
         failureGroups: failures.grouped,
-        warnings: walks.flatMap((w) => w.warnings),
+        warnings: [...this.scopeWarnings(mode), ...walks.flatMap((w) => w.warnings)],
         durationMs: Date.now() - started,
       };
     });
@@ -348,6 +348,15 @@ export class KeyRotator {
       ),
       { entity: sql.sc.entity, column: sql.sc.path },
     );
+  }
+
+  /** A warning when `scope` names a scope no data key has: a rotation of it has nothing to do. */
+  private scopeWarnings(mode: RotationMode): string[] {
+    const scope = this.options.scope;
+    if (scope === undefined || mode !== 'rotate') return [];
+    const keys = this.cipher.keys;
+    if (keys.keyIds.some((id) => keys.scopeOf?.(id) === String(scope))) return [];
+    return [`the scope ${printable(JSON.stringify(String(scope)))} has no data key here: nothing was rotated (scopes are listed by keys list)`];
   }
 
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {

@@ -115,6 +115,7 @@ export class ColumnSql {
       case 'decryptAll':
         return `${this.startsWith(ENVELOPE_PREFIX)}${notShredded}`;
       case 'verify':
+        return `1 = 1${notShredded}`;
       case 'reindex':
         return '1 = 1';
     }

@@ -35,6 +35,8 @@ interface Target {
   databaseEntity: ObjectLiteral | undefined;
   /** An update (`save()` of a loaded entity, `update()`, QueryBuilder update), not an insert. */
   update: boolean;
+  /** The query runner TypeORM writes on. */
+  runner: QueryRunner;
   batch: SealBatch<Target>;
   state: RunnerState;
 }
@@ -129,7 +131,7 @@ export class EntitySealer {
         if (state.open === created) state.open = undefined;
       });
     }
-    batch.entities.set(entity, { metadata, databaseEntity, update, batch, state });
+    batch.entities.set(entity, { metadata, databaseEntity, update, runner: queryRunner, batch, state });
     return batch;
   }
 
@@ -141,23 +143,25 @@ export class EntitySealer {
     const keys = this.cipher.keys;
     if (!keys.prepare) return;
     const scopes = new Set<string>();
-    for (const [entity, { metadata, databaseEntity }] of batch.entities) {
+    let runner: QueryRunner | undefined;
+    for (const [entity, { metadata, databaseEntity, runner: own }] of batch.entities) {
+      runner = own;
       if (refused.has(entity)) continue;
       for (const sc of sealedColumnsOf(metadata)) {
         const value = sc.scope && sc.column.getEntityValue(entity);
         if (value === undefined || value === null) continue;
         try {
-          scopes.add(this.cipher.scopeOf(sc, rowContext(sc, metadata, entity, databaseEntity)));
+          scopes.add(this.cipher.scopeOf(sc, rowContext(sc, metadata, entity, databaseEntity, own)));
         } catch {
           // no usable scope: sealing the entity reports it
         }
       }
     }
-    if (scopes.size > 0) await keys.prepare({ scopes: [...scopes] });
+    if (scopes.size > 0) await keys.prepare({ scopes: [...scopes] }, runner);
   }
 
   /** Seals the encrypted fields of `entity` in place; on a refusal, every field it changed is put back. */
-  private sealForWrite({ metadata, databaseEntity, update, batch, state }: Target, entity: ObjectLiteral): void {
+  private sealForWrite({ metadata, databaseEntity, update, runner, batch, state }: Target, entity: ObjectLiteral): void {
     const earlier = this.replaced.get(entity)?.fields;
     const replaced: Replaced[] = [];
     const primaryKey = () => describePrimaryKey(metadata, entity);
@@ -192,7 +196,7 @@ export class EntitySealer {
         const previous = earlier?.find((r) => r.column === sc.column && r.written === current && holdsSealed(r, entity));
         const value = previous ? (previous.late ? previous.late.value : previous.original) : current;
         const before = previous ? previous.before : Object.getOwnPropertyDescriptor(holder, sc.column.propertyName);
-        const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, databaseEntity) : { primaryKey };
+        const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, databaseEntity, runner) : { primaryKey };
         if (
           !moved &&
           databaseEntity &&
@@ -298,19 +302,19 @@ export class EntitySealer {
    * a data key this process has not loaded (created by another process since), it loads it first
    * and returns the promise TypeORM awaits; otherwise it works synchronously.
    */
-  openLoaded(metadata: EntityMetadata, entity: ObjectLiteral, prepared = false): Promise<void> | void {
+  openLoaded(metadata: EntityMetadata, entity: ObjectLiteral, runner?: QueryRunner, prepared = false): Promise<void> | void {
     const plan = sealedColumnsOf(metadata);
     if (plan.length === 0) return;
     if (!prepared && this.cipher.keys.prepare) {
       const missing = this.missingKeyIds(plan, entity);
-      if (missing.length > 0) return this.cipher.keys.prepare({ keyIds: missing }).then(() => this.openLoaded(metadata, entity, true));
+      if (missing.length > 0) return this.cipher.keys.prepare({ keyIds: missing }, runner).then(() => this.openLoaded(metadata, entity, runner, true));
     }
     const earlier = this.opened.get(entity);
     const opened = earlier ?? new Array<unknown>(plan.length);
     const primaryKey = () => describePrimaryKey(metadata, entity);
     for (let i = 0; i < plan.length; i++) {
       const sc = plan[i]!;
-      const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, undefined) : { primaryKey };
+      const ctx = sc.scope || sc.rowKey ? rowContext(sc, metadata, entity, undefined, runner) : { primaryKey };
       const stored = sc.column.getEntityValue(entity);
       if (stored === undefined || stored === null) continue;
       // TypeORM may announce the same object twice (relations): a field still holding what we
@@ -358,7 +362,13 @@ export class EntitySealer {
  * The context of a value of a row: its primary key (for messages, and the row binding) and scope,
  * each the entity's, else the stored row's (a partial save).
  */
-function rowContext(sc: SealedColumn, metadata: EntityMetadata, entity: ObjectLiteral, databaseEntity: ObjectLiteral | undefined): FieldContext {
+function rowContext(
+  sc: SealedColumn,
+  metadata: EntityMetadata,
+  entity: ObjectLiteral,
+  databaseEntity: ObjectLiteral | undefined,
+  runner: QueryRunner | undefined,
+): FieldContext {
   const valueOf = (column: ColumnMetadata) => {
     const own = column.getEntityValue(entity);
     return own === undefined && databaseEntity ? column.getEntityValue(databaseEntity) : own;
@@ -367,6 +377,7 @@ function rowContext(sc: SealedColumn, metadata: EntityMetadata, entity: ObjectLi
     primaryKey: () => describePrimaryKey(metadata, entity),
     ...(sc.scope ? { scope: () => valueOf(sc.scope!) } : {}),
     ...(sc.rowKey ? { row: () => sc.rowKey!.map(valueOf) } : {}),
+    ...(runner ? { runner } : {}),
   };
 }
 

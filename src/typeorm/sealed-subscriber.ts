@@ -6,6 +6,7 @@ import {
   type InsertEvent,
   type LoadEvent,
   type ObjectLiteral,
+  type TransactionCommitEvent,
   type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
@@ -118,16 +119,16 @@ export abstract class SealedSubscriberBase implements EntitySubscriberInterface<
       throw new SealedError('SEALED_CONFIG', 'TypeORM called afterLoad without its event, so loaded values cannot be opened: use TypeORM 0.3.20 or later');
     }
     checkDataSource(dataSourceOf(event));
-    return this.sealer.openLoaded(event.metadata, entity);
+    return this.sealer.openLoaded(event.metadata, entity, event.queryRunner);
   }
 
-  afterTransactionCommit(): void {
-    this.sealer.cipher.keys.afterTransaction?.(true);
+  afterTransactionCommit(event: TransactionCommitEvent): Promise<void> | void {
+    return this.sealer.cipher.keys.afterTransaction?.(true, event.queryRunner);
   }
 
-  afterTransactionRollback(event: TransactionRollbackEvent): void {
+  afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> | void {
     this.sealer.afterRollback(event.queryRunner);
-    this.sealer.cipher.keys.afterTransaction?.(false);
+    return this.sealer.cipher.keys.afterTransaction?.(false, event.queryRunner);
   }
 
   /** `{ subscriber: 'sealedSubscriber', activeKeyId, keyIds }` (no `activeKeyId` while a key vault is not loaded): never key material. */

@@ -46,6 +46,25 @@ function withIndexColumns(metadata: EntityMetadata, onUpdate: OnUpdate): void {
       }
       onUpdate.conflict = onUpdate.conflict.map((c) => (c === name ? sc.index!.column.databaseName : c));
     }
+    const overwritten = (['overwrite', 'columns'] as const).some((key) => onUpdate[key]?.includes(name));
+    if (overwritten && sc.scope && !(['overwrite', 'columns'] as const).some((key) => onUpdate[key]?.includes(sc.scope!.databaseName))) {
+      // the value is sealed for the new row's scope; a row keeping another scope could never open it
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_QUERY',
+        `an upsert that overwrites a scoped field must overwrite its scope column (${sc.scope.propertyPath}) too, or the existing row would keep a value it cannot open`,
+        { entity: sc.entity, column: sc.path },
+      );
+    }
+    const primary = metadata.primaryColumns.map((c) => c.databaseName);
+    const onKey = Array.isArray(onUpdate.conflict) && onUpdate.conflict.length === primary.length && primary.every((c) => onUpdate.conflict!.includes(c));
+    if (overwritten && sc.rowKey && !onKey) {
+      // the value is bound to the new row's key; an existing row found by another column has its own
+      throw new SealedError(
+        'SEALED_UNSUPPORTED_QUERY',
+        "an upsert that overwrites a row-bound field must conflict on the primary key, or the existing row would keep a value bound to another row's key",
+        { entity: sc.entity, column: sc.path },
+      );
+    }
     if (!sc.index) continue;
     const indexName = sc.index.column.databaseName;
     for (const key of ['overwrite', 'columns'] as const) {

@@ -70,6 +70,7 @@ export class DataKeyTable {
 
   constructor(
     private readonly dataSource: DataSource,
+    /** Where statements run: a query runner (in its transaction), an EntityManager's, or the pool. */
     private readonly runner: Queryable = dataSource,
   ) {
     if (!dataSource?.isInitialized)
@@ -90,13 +91,18 @@ export class DataKeyTable {
     return raw.map(checkRow);
   }
 
-  /** The rows of the given scopes and ids, checked. */
-  async rowsOf(scopes: readonly string[], ids: readonly string[]): Promise<DataKeyRow[]> {
+  /**
+   * The rows of the given scopes and ids, checked. With `latest`, MySQL/MariaDB read the latest
+   * committed rows (a locking read), not the transaction's snapshot: another transaction's first
+   * key of a scope, committed while this one waited for it.
+   */
+  async rowsOf(scopes: readonly string[], ids: readonly string[], latest = false): Promise<DataKeyRow[]> {
     if (scopes.length === 0 && ids.length === 0) return [];
     const cols = COLUMNS.map((c) => this.q(c)).join(', ');
     const where = [...(scopes.length ? [`${this.q('scope_hash')} IN (:...scopes)`] : []), ...(ids.length ? [`${this.q('id')} IN (:...ids)`] : [])].join(' OR ');
+    const lock = latest && isMysql(this.dataSource) ? ' LOCK IN SHARE MODE' : '';
     const raw: Record<string, unknown>[] = await this.run(
-      `SELECT ${cols} FROM ${this.table} WHERE ${where}`,
+      `SELECT ${cols} FROM ${this.table} WHERE ${where}${lock}`,
       { scopes: scopes.map(scopeHash), ids: [...ids] },
       'read',
     );
@@ -117,10 +123,35 @@ export class DataKeyTable {
     );
   }
 
+  /**
+   * Whether the row `id` holds `scope` exactly, read without checking the row; when the database
+   * changed it (a character set that cannot hold it: MySQL's utf8mb3 stores an emoji as `?` when
+   * not strict), the row is deleted, since a row whose scope does not match its `scope_hash`
+   * would stop every process from loading the table.
+   */
+  async keepsScope(id: string, scope: string): Promise<boolean> {
+    const rows: { scope: unknown }[] = await this.run(`SELECT ${this.q('scope')} AS scope FROM ${this.table} WHERE ${this.q('id')} = :id`, { id }, 'read');
+    if (rows.length === 0 || rows[0]!.scope === scope) return true;
+    await this.run(`DELETE FROM ${this.table} WHERE ${this.q('id')} = :id`, { id }, 'write');
+    return false;
+  }
+
+  /**
+   * Inserts a row unless its id, or its scope and generation, are taken: then nothing happens (the
+   * caller reads which row is there). Where another transaction holds an uncommitted row with the
+   * same scope and generation, the database makes this wait for its outcome.
+   */
+  async insertIfAbsent(row: DataKeyRow): Promise<void> {
+    const names = COLUMNS.map((c) => this.q(c)).join(', ');
+    const values = COLUMNS.map((c) => `:${c}`).join(', ');
+    const skip = isMysql(this.dataSource) ? ` ON DUPLICATE KEY UPDATE ${this.q('id')} = ${this.q('id')}` : ' ON CONFLICT DO NOTHING';
+    await this.runUnlogged(`INSERT INTO ${this.table} (${names}) VALUES (${values})${skip}`, row as unknown as Record<string, unknown>);
+  }
+
   /** A write on a query runner's connection, past TypeORM's logger and subscribers (inside the transaction when run through an EntityManager's query runner). */
   private async runUnlogged(sql: string, params: Record<string, unknown>): Promise<void> {
     const [query, values] = escapeQuery(this.dataSource, `${sql} ${INTERNAL_QUERY_MARKER}`, params);
-    const own = (this.runner as { queryRunner?: QueryRunner }).queryRunner;
+    const own = isQueryRunner(this.runner) ? this.runner : (this.runner as { queryRunner?: QueryRunner }).queryRunner;
     const runner = own ?? this.dataSource.createQueryRunner();
     try {
       await dialectOf(this.dataSource).execute(runner, query, values);
@@ -169,6 +200,14 @@ export class DataKeyTable {
       throw storeError(e, what);
     }
   }
+}
+
+function isMysql(dataSource: DataSource): boolean {
+  return ['mysql', 'mariadb', 'aurora-mysql'].includes(String(dataSource.driver.options.type));
+}
+
+function isQueryRunner(runner: Queryable): runner is Queryable & QueryRunner {
+  return typeof (runner as Partial<QueryRunner>).connect === 'function' && 'isTransactionActive' in runner;
 }
 
 /** A failed statement on the key table as a SealedError: the driver's message may quote the statement's values (a wrapped key), so only its code is kept. */

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { randomBytes } from '@noble/ciphers/utils.js';
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { printable, SealedError } from '../errors';
 import { deriveKeyId, deriveSubkey, type KeyPurpose } from '../keys/derive';
 import { requireKeyRing } from '../keys/key-ring';
@@ -62,8 +62,15 @@ interface Loaded {
   /** Active data key id per scope. */
   active: Map<string, string>;
   shredded: Set<string>;
-  /** Keys this process created on a single-connection database (SQLite) inside a transaction that may still roll back. */
-  unconfirmed: Set<string>;
+  /**
+   * Keys this process created inside a transaction that has not committed yet, per query runner:
+   * only that runner seals with them (on a database with one connection, SQLite, every runner
+   * shares the transaction, so every runner may); its commit makes them the scope's active keys, a
+   * rollback forgets them.
+   */
+  pending: Map<object, Map<string, string>>;
+  /** Ids of the keys in `pending`, to the runner that created them. */
+  pendingIds: Map<string, object>;
   /** `keyIds`, `shreddedKeyIds` and `activeKeyIds` as last computed. */
   lists: { keyIds: readonly string[]; shredded: readonly string[]; active: readonly string[] };
 }
@@ -96,8 +103,13 @@ export class KeyVault implements KeySource {
   private state: Loaded | undefined;
   /** The DataSource of the last load, even one that failed: listing and activating keys repair a table that does not load. */
   private source: DataSource | undefined;
-  /** The prepare running now: prepares run one after the other, so a scope's first key is created once per process. */
-  private preparing: Promise<void> = Promise.resolve();
+  /**
+   * The prepare running per query runner (and one for prepares without a runner): a runner's
+   * prepares run one after another; different runners' never wait for each other here (one may
+   * wait in the database for another's uncommitted first key of a scope).
+   */
+  private readonly preparing = new WeakMap<object, Promise<void>>();
+  private static readonly NO_RUNNER = {};
 
   constructor(options: KeyVaultOptions) {
     const all = [options?.wrapper, ...(options?.unwrapWith ?? [])];
@@ -151,9 +163,14 @@ export class KeyVault implements KeySource {
     return this.state?.lists.active ?? [];
   }
 
-  /** The active data key of a scope, undefined when none is loaded here yet. */
-  activeKeyIdOf(scope: string): string | undefined {
-    return this.state?.active.get(scope);
+  /**
+   * The active data key of a scope, undefined when none is loaded here yet; with `runner`, also a
+   * key that runner created in its transaction, not committed yet.
+   */
+  activeKeyIdOf(scope: string, runner?: object): string | undefined {
+    const state = this.state;
+    if (!state) return undefined;
+    return state.active.get(scope) ?? (runner && state.pending.get(this.sharing(runner))?.get(scope));
   }
 
   /** The scope of a loaded or shredded data key. */
@@ -168,30 +185,67 @@ export class KeyVault implements KeySource {
    * Resolves at once when nothing is missing. The subscriber and the rotator call it; call it
    * yourself only before sealing through another path.
    */
-  async prepare(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }): Promise<void> {
+  async prepare(needs: { scopes?: readonly string[]; keyIds?: readonly string[] }, runner?: object): Promise<void> {
     const state = this.loadedState();
-    const scopes = [...new Set(needs.scopes ?? [])].filter((scope) => !state.active.has(scope));
+    const scopes = [...new Set(needs.scopes ?? [])].filter((scope) => this.activeKeyIdOf(scope, runner) === undefined);
     const keyIds = [...new Set(needs.keyIds ?? [])].filter((id) => !state.subkeys.has(id) && !state.shredded.has(id));
     if (scopes.length === 0 && keyIds.length === 0) return;
-    const run = this.preparing.then(() => this.fetchOrCreate(scopes, keyIds));
-    this.preparing = run.catch(() => undefined);
+    const lane = runner ?? KeyVault.NO_RUNNER;
+    const run = (this.preparing.get(lane) ?? Promise.resolve()).then(() => this.fetchOrCreate(scopes, keyIds, runner as QueryRunner | undefined));
+    this.preparing.set(
+      lane,
+      run.catch(() => undefined),
+    );
     await run;
   }
 
-  /** After a transaction on this vault's DataSource: keys created inside one that rolled back are forgotten (read again when next needed). */
-  afterTransaction(committed: boolean): void {
+  /**
+   * After a transaction of `runner` ended. Its commit, when it was the outermost transaction, makes
+   * the keys it created the active keys of their scopes. A rollback forgets those whose row it
+   * undid: all of them after the outermost rollback, those no longer in the table after a
+   * savepoint's (read on the runner, still in its transaction).
+   */
+  async afterTransaction(committed: boolean, runner: object): Promise<void> {
     const state = this.state;
-    if (!state || state.unconfirmed.size === 0) return;
-    if (!committed) {
-      for (const id of state.unconfirmed) {
-        const scope = state.scopes.get(id)!;
-        if (state.active.get(scope) === id) state.active.delete(scope);
+    const lane = this.sharing(runner);
+    const pending = state?.pending.get(lane);
+    if (!state || !pending) return;
+    const open = (runner as QueryRunner).isTransactionActive;
+    if (committed && !open) {
+      for (const [scope, id] of pending) if (!state.active.has(scope)) state.active.set(scope, id);
+      this.forgetPending(state, lane, [...pending.values()], false);
+    } else if (!committed) {
+      const kept = open
+        ? new Set((await new DataKeyTable(state.dataSource, runner as QueryRunner).rowsOf([], [...pending.values()])).map((r) => r.id))
+        : new Set<string>();
+      this.forgetPending(
+        state,
+        lane,
+        [...pending.values()].filter((id) => !kept.has(id)),
+        true,
+      );
+    }
+    refreshLists(state);
+  }
+
+  /** Drops keys from a runner's pending ones; `gone`: their rows were rolled back, so their subkeys go too. */
+  private forgetPending(state: Loaded, lane: object, ids: readonly string[], gone: boolean): void {
+    const pending = state.pending.get(lane)!;
+    for (const id of ids) {
+      pending.delete(state.scopes.get(id)!);
+      state.pendingIds.delete(id);
+      if (gone) {
         state.subkeys.delete(id);
         state.scopes.delete(id);
       }
-      refreshLists(state);
     }
-    state.unconfirmed.clear();
+    if (pending.size === 0) state.pending.delete(lane);
+  }
+
+  /** The runner whose transaction `runner` shares: itself, or on a single-connection database (SQLite) one for all. */
+  private sharing(runner: object): object {
+    const type = String(this.state?.dataSource.driver.options.type);
+    return SINGLE_CONNECTION.has(type) ? KeyVault.NO_RUNNER : runner;
   }
 
   /**
@@ -216,7 +270,8 @@ export class KeyVault implements KeySource {
       scopes: new Map(),
       active: new Map(),
       shredded: new Set(),
-      unconfirmed: new Set(),
+      pending: new Map(),
+      pendingIds: new Map(),
       lists: { keyIds: [], shredded: [], active: [] },
     };
     await this.absorb(state, rows);
@@ -247,6 +302,11 @@ export class KeyVault implements KeySource {
     }
     for (const row of rows) {
       state.scopes.set(row.id, row.scope);
+      // a key created by a transaction of this process not committed yet: its runner's alone
+      if (state.pendingIds.has(row.id) && row.state === 'active') {
+        state.subkeys.set(row.id, state.subkeys.get(row.id) ?? unwrapped.get(row.id)!);
+        continue;
+      }
       if (row.state === 'shredded') {
         state.subkeys.delete(row.id);
         state.shredded.add(row.id);
@@ -260,24 +320,43 @@ export class KeyVault implements KeySource {
     refreshLists(state);
   }
 
-  /** Reads the rows of missing scopes and keys, and creates the active key of each scope that still has none. */
-  private async fetchOrCreate(scopes: readonly string[], keyIds: readonly string[]): Promise<void> {
+  /**
+   * Reads the rows of missing scopes and keys, and creates the active key of each scope that still
+   * has none, on `runner` (in its transaction: the key commits or rolls back with the write that
+   * needed it, and a second process creating the same scope's first key waits in the database for
+   * this one's outcome) or, without one, on a connection of the pool.
+   */
+  private async fetchOrCreate(scopes: readonly string[], keyIds: readonly string[], runner: QueryRunner | undefined): Promise<void> {
     const state = this.loadedState();
-    const table = this.table();
+    const table = new DataKeyTable(state.dataSource, runner);
     await this.absorb(state, await table.rowsOf(scopes, keyIds));
     for (const scope of scopes) {
-      for (let attempt = 0; !state.active.has(scope); attempt++) {
+      for (let attempt = 0; this.activeKeyIdOf(scope, runner) === undefined; attempt++) {
         if (attempt === 3) throw new SealedError('SEALED_KEY_STORE', `could not create the first data key of the scope ${scopeName(scope)}`);
         // one read decides: another process's key, if it is there by now, else a new one of the next generation
+        // a plain read first: a locking read here would take gap locks that two first writes then deadlock on (InnoDB)
         const rows = (await table.rowsOf([scope], [])).filter((r) => r.scope === scope);
-        if (rows.some((r) => r.state === 'active')) {
+        if (rows.some((r) => r.state === 'active' && !state.pendingIds.has(r.id))) {
           await this.absorb(state, rows);
           continue;
         }
         const row = await this.newRow(rows, scope, 'active');
-        const created = await this.insertOrLose(table, row);
-        await this.absorb(state, await table.rowsOf([scope], []));
-        if (created && SINGLE_CONNECTION.has(String(state.dataSource.driver.options.type))) state.unconfirmed.add(row.id);
+        await table.insertIfAbsent(row);
+        if (!(await table.keepsScope(row.id, scope))) {
+          throw new SealedError(
+            'SEALED_UNSUPPORTED_VALUE',
+            `the database does not store the scope ${scopeName(scope)} exactly (the key table's character set?): no key was created for it`,
+          );
+        }
+        const after = (await table.rowsOf([scope], [], true)).filter((r) => r.scope === scope);
+        const ours = after.find((r) => r.id === row.id && r.scope === scope);
+        if (ours && runner?.isTransactionActive) {
+          const lane = this.sharing(runner);
+          if (!state.pending.has(lane)) state.pending.set(lane, new Map());
+          state.pending.get(lane)!.set(scope, row.id);
+          state.pendingIds.set(row.id, lane);
+        }
+        await this.absorb(state, after);
       }
     }
   }
@@ -310,7 +389,8 @@ export class KeyVault implements KeySource {
    * not reloaded cannot open what it seals). Default: `{ activate: false }`.
    */
   async createKey(options: { activate?: boolean; scope?: string } = {}): Promise<DataKeyInfo> {
-    const { activate = false, scope = '' } = options ?? {};
+    const { activate = false } = options ?? {};
+    const scope = String(options?.scope ?? '');
     const table = this.table();
     const row = await this.newRow(await table.rowsOf([scope], []), scope, 'ready');
     await table.insert(row);
@@ -421,7 +501,8 @@ export class KeyVault implements KeySource {
    * new key. Refuses the default scope, and a scope whose keys are all shredded already. Returns
    * the keys shredded now.
    */
-  async shredScope(scope: string): Promise<DataKeyInfo[]> {
+  async shredScope(scope: string | number): Promise<DataKeyInfo[]> {
+    scope = typeof scope === 'number' ? String(scope) : scope;
     if (typeof scope !== 'string' || scope === '') throw new SealedError('SEALED_CONFIG', 'shredScope needs a scope other than the default one');
     const rows = (await this.table().rowsOf([scope], [])).filter((r) => r.scope === scope && r.state !== 'shredded');
     if (rows.length === 0) throw new SealedError('SEALED_CONFIG', `the scope ${scopeName(scope)} has no data key left to shred`);

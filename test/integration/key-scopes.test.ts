@@ -33,6 +33,19 @@ class TenantNote {
   title!: string | null;
 }
 
+/** A scope column of integers: the database reads back what it stored, as a number. */
+@Entity('scoped_org_note')
+class OrgNote {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: 'int' })
+  orgId!: number;
+
+  @Encrypted({ scope: 'orgId', valueType: 'string' })
+  body!: string;
+}
+
 const MASTER = KeyRing.fromString(generateKey());
 const note = (tenantId: string, body: string) => ({ tenantId, body, title: `title of ${body}` });
 
@@ -49,7 +62,10 @@ describe.each(testDialects())('per-tenant keys on %s', (dialect) => {
   async function process(fresh: boolean, options: Partial<SealedSubscriberOptions> = {}): Promise<{ ds: DataSource; vault: KeyVault }> {
     const vault = new KeyVault({ wrapper: localKeyWrapper(MASTER) });
     const extra = fresh ? {} : { dropSchema: false };
-    const ds = await openDataSource(dialect, [TenantNote, SealedDataKeys], [sealedSubscriber({ keys: vault, ...options })], join(dir, 'db.sqlite'), extra);
+    const ds = await openDataSource(dialect, [TenantNote, OrgNote, SealedDataKeys], [sealedSubscriber({ keys: vault, ...options })], join(dir, 'db.sqlite'), {
+      ...extra,
+      ...(dialect === 'sqlite' ? {} : { poolSize: 2 }),
+    });
     open.push(ds);
     await vault.load(ds);
     return { ds, vault };
@@ -127,12 +143,64 @@ describe.each(testDialects())('per-tenant keys on %s', (dialect) => {
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    // SQLite: the key was written in the transaction and rolled back with it; elsewhere it was
-    // written on a connection of its own and stays, unused
-    expect((await vault.list()).filter((k) => k.scope === 'hooli')).toHaveLength(dialect === 'sqlite' ? 0 : 1);
+    // the key was written in the write's transaction and rolled back with it
+    expect((await vault.list()).filter((k) => k.scope === 'hooli')).toHaveLength(0);
     const [saved] = await ds.getRepository(TenantNote).save([note('hooli', 'h2')]);
     const later = await process(false);
     expect((await later.ds.getRepository(TenantNote).findOneByOrFail({ id: saved!.id })).body).toBe('h2');
+  });
+
+  it('forgets a key whose savepoint or outer transaction rolled back, keeps one whose outer transaction committed', async () => {
+    const { ds, vault } = await process(true);
+    // the key is created inside a nested transaction that commits, then the outer one rolls back
+    await expect(
+      ds.transaction(async (outer) => {
+        await outer.transaction((inner) => inner.getRepository(TenantNote).save(note('nested', 'n1')));
+        throw new Error('outer rolled back');
+      }),
+    ).rejects.toThrow('outer rolled back');
+    expect(vault.activeKeyIdOf('nested')).toBeUndefined();
+    // created inside a savepoint that rolls back, while the outer transaction goes on and commits
+    await ds.transaction(async (outer) => {
+      await expect(
+        outer.transaction(async (inner) => {
+          await inner.getRepository(TenantNote).save(note('savepoint', 's1'));
+          throw new Error('inner rolled back');
+        }),
+      ).rejects.toThrow('inner rolled back');
+      await outer.getRepository(TenantNote).save(note('savepoint', 's2'));
+    });
+    const [after] = await ds.getRepository(TenantNote).save([note('nested', 'n2')]);
+    const fresh = await process(false);
+    const notes = await fresh.ds.getRepository(TenantNote).find({ where: [{ tenantId: 'nested' }, { tenantId: 'savepoint' }] });
+    expect(notes.map((n) => n.body).sort()).toEqual(['n2', 's2']);
+    expect(after!.body).toBe('n2');
+    expect((await vault.list()).filter((k) => k.scope === 'nested' || k.scope === 'savepoint')).toHaveLength(2);
+  });
+
+  it("creates new tenants concurrently on the write's own connection (a pool of two), and checks what a tenant id reads back as", async () => {
+    const { ds, vault } = await process(true);
+    const repo = ds.getRepository(TenantNote);
+    await Promise.all(Array.from({ length: 6 }, (_, i) => repo.save(note(`new-${i}`, `b${i}`))));
+    expect((await repo.find()).map((n) => n.body).sort()).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    const orgs = ds.getRepository(OrgNote);
+    await expect(orgs.save({ orgId: '007' as unknown as number, body: 'x' })).rejects.toMatchObject({
+      code: 'SEALED_UNSUPPORTED_VALUE',
+      message: expect.stringContaining('canonical decimal'),
+    });
+    const [org] = await orgs.save([{ orgId: 7, body: 'seven' }]);
+    expect((await orgs.findOneByOrFail({ id: org!.id })).body).toBe('seven');
+    await vault.createKey({ scope: 7 as unknown as string, activate: true });
+    expect(vault.activeKeyIdOf('7')).toBeDefined();
+    expect((await new KeyRotator(ds, { scope: 7 }).rotate()).status).toBe('complete');
+    expect((await new KeyRotator(ds, { scope: 'nobody' }).rotate()).warnings[0]).toContain('has no data key here: nothing was rotated');
+    // an upsert overwriting a scoped field but not its scope column is refused
+    await expect(
+      repo.upsert({ id: 1, tenantId: 'new-0', body: 'x', title: null }, { conflictPaths: ['id'], skipUpdateIfNoValuesChanged: false }),
+    ).resolves.toBeDefined();
+    expect(() => ds.createQueryBuilder().insert().into(TenantNote).values(note('new-1', 'y')).orUpdate(['body'], ['id'])).toThrow(
+      expect.objectContaining({ code: 'SEALED_UNSUPPORTED_QUERY' }),
+    );
   });
 
   it('rotates one scope alone, and shreds one scope while the others read', async () => {

@@ -209,8 +209,9 @@ describe.each(testDialects())('key vault on %s', (dialect) => {
       expect(await rawColumn(ds, 'sealed_user', 'email', { column: 'id', value: gone!.id })).toEqual([
         expect.stringMatching(new RegExp(`^sealed:1:x:${doomed}:`)),
       ]);
-      const verified = await new KeyRotator(ds, { stopOnFailure: false }).verify();
-      expect(verified.failureGroups).toEqual([expect.objectContaining({ code: 'SEALED_SHREDDED', count: 1 })]);
+      const verified = await new KeyRotator(ds).verify();
+      expect(verified).toMatchObject({ status: 'complete', failures: [] });
+      expect(verified.warnings.join('\n')).toMatch(/email: 1 values are under shredded data keys/);
     } finally {
       await ds.destroy();
     }

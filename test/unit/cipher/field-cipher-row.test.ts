@@ -27,8 +27,18 @@ describe('FieldCipher row binding', () => {
     expect(cipher.open(sc, sealed, row(7n, 'ann'))).toBe('v');
     expect(() => cipher.open(sc, sealed, row(7, 'Ann'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
     expect(() => cipher.open(sc, sealed, row(70, 'ann'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
-    // length prefixes: ('7', 'ann') is not ('7a', 'nn')
-    expect(() => cipher.open(sc, sealed, row('7a', 'nn'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
+    // length prefixes: ('a', 'bc') is not ('ab', 'c')
+    const texts = column('varchar', 'varchar');
+    expect(() => cipher.open(texts, cipher.seal(texts, 'v', row('a', 'bc')), row('ab', 'c'))).toThrow(expect.objectContaining({ code: 'SEALED_TAMPERED' }));
+  });
+
+  it('takes an integer key as text only in canonical decimal, as the database reads it back', () => {
+    const sc = column('int');
+    expect(() => cipher.seal(sc, 'v', row('007'))).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_VALUE' }));
+    expect(() => cipher.seal(sc, 'v', row(' 7'))).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_VALUE' }));
+    expect(() => cipher.seal(sc, 'v', row(7.5))).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_VALUE' }));
+    expect(cipher.open(sc, cipher.seal(sc, 'v', row('-7')), row(-7))).toBe('v');
+    expect(() => cipher.seal(column('varchar'), 'v', row('lone \ud800'))).toThrow(expect.objectContaining({ code: 'SEALED_UNSUPPORTED_VALUE' }));
   });
 
   it('binds uuids in lower case, -0 as 0, dates in ISO 8601 and bytes in hex', () => {
