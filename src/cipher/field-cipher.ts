@@ -52,6 +52,8 @@ export class FieldCipher {
   readonly plaintextPassthrough: boolean;
   /** Read values under shredded keys as NULL. */
   readonly shreddedAsNull: boolean;
+  /** Per scoped column, each scope value met (a row's tenant id) as its checked text: checked once per tenant. */
+  private readonly scopeTexts = new WeakMap<SealedColumn, Map<unknown, string>>();
   /** Per scoped column, the binding of each scope: `binding ‖ 0x00 ‖ utf8(scope)`. */
   private readonly scopedBindings = new WeakMap<SealedColumn, Map<string, Uint8Array>>();
 
@@ -122,6 +124,10 @@ export class FieldCipher {
         where(sc, ctx),
       );
     }
+    let texts = this.scopeTexts.get(sc);
+    if (!texts) this.scopeTexts.set(sc, (texts = new Map()));
+    const known = texts.get(raw);
+    if (known !== undefined) return known;
     const scope = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'bigint' ? keyText(raw, sc.scope!) : undefined;
     if (scope === undefined || scope === '' || !SCOPE.test(scope)) {
       throw new SealedError(
@@ -130,6 +136,7 @@ export class FieldCipher {
         where(sc, ctx),
       );
     }
+    texts.set(raw, scope);
     return scope;
   }
 
