@@ -104,6 +104,8 @@ function scopeColumnOf(metadata: EntityMetadata, column: ColumnMetadata, propert
   if (!found) throw new SealedError('SEALED_CONFIG', `the scope property ${property} is not a column of the entity`, where);
   if (sealedPropertySpec(found.target, found.propertyName))
     throw new SealedError('SEALED_CONFIG', `the scope property ${property} is encrypted: a scope must be readable to choose a key`, where);
+  if (padsValues(found))
+    throw new SealedError('SEALED_CONFIG', `the scope property ${property} is of type char, which the database pads or trims: use varchar`, where);
   return found;
 }
 

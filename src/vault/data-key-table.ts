@@ -91,18 +91,13 @@ export class DataKeyTable {
     return raw.map(checkRow);
   }
 
-  /**
-   * The rows of the given scopes and ids, checked. With `latest`, MySQL/MariaDB read the latest
-   * committed rows (a locking read), not the transaction's snapshot: another transaction's first
-   * key of a scope, committed while this one waited for it.
-   */
-  async rowsOf(scopes: readonly string[], ids: readonly string[], latest = false): Promise<DataKeyRow[]> {
+  /** The rows of the given scopes and ids, checked. */
+  async rowsOf(scopes: readonly string[], ids: readonly string[]): Promise<DataKeyRow[]> {
     if (scopes.length === 0 && ids.length === 0) return [];
     const cols = COLUMNS.map((c) => this.q(c)).join(', ');
     const where = [...(scopes.length ? [`${this.q('scope_hash')} IN (:...scopes)`] : []), ...(ids.length ? [`${this.q('id')} IN (:...ids)`] : [])].join(' OR ');
-    const lock = latest && isMysql(this.dataSource) ? ' LOCK IN SHARE MODE' : '';
     const raw: Record<string, unknown>[] = await this.run(
-      `SELECT ${cols} FROM ${this.table} WHERE ${where}${lock}`,
+      `SELECT ${cols} FROM ${this.table} WHERE ${where}`,
       { scopes: scopes.map(scopeHash), ids: [...ids] },
       'read',
     );
@@ -121,6 +116,22 @@ export class DataKeyTable {
       `INSERT INTO ${this.table} (${names}) VALUES (${COLUMNS.map((c) => `:${c}`).join(', ')})`,
       row as unknown as Record<string, unknown>,
     );
+  }
+
+  /**
+   * The row holding a scope's generation, the latest committed one (on MySQL/MariaDB a locking
+   * read of that one index entry: no gap is locked, so two first writes of other scopes do not
+   * deadlock on it), or undefined.
+   */
+  async rowAt(scope: string, generation: number): Promise<DataKeyRow | undefined> {
+    const cols = COLUMNS.map((c) => this.q(c)).join(', ');
+    const lock = isMysql(this.dataSource) ? ' LOCK IN SHARE MODE' : '';
+    const raw: Record<string, unknown>[] = await this.run(
+      `SELECT ${cols} FROM ${this.table} WHERE ${this.q('scope_hash')} = :hash AND ${this.q('generation')} = :generation${lock}`,
+      { hash: scopeHash(scope), generation },
+      'read',
+    );
+    return raw.map(checkRow)[0];
   }
 
   /**
@@ -212,13 +223,18 @@ function isQueryRunner(runner: Queryable): runner is Queryable & QueryRunner {
 
 /** A failed statement on the key table as a SealedError: the driver's message may quote the statement's values (a wrapped key), so only its code is kept. */
 function storeError(e: unknown, what: 'read' | 'write'): SealedError {
-  const code = (e as { driverError?: { code?: unknown } })?.driverError?.code ?? (e as { code?: unknown })?.code;
+  const driver = (e as { driverError?: { code?: unknown; errno?: unknown } })?.driverError ?? (e as { code?: unknown; errno?: unknown });
+  const code = driver?.code;
   const shown = typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+  // PostgreSQL's deadlock and serialization failures, MySQL/MariaDB's deadlock and lock wait timeout
+  const transient = ['40P01', '40001'].includes(String(code)) || [1213, 1205].includes(Number(driver?.errno));
   return new SealedError(
     'SEALED_KEY_STORE',
-    what === 'read'
-      ? `the data key table ${DATA_KEY_TABLE} cannot be read (does it exist? create it with a migration: SealedDataKeys is in the entities)`
-      : `the database refused a write to the data key table ${DATA_KEY_TABLE}`,
+    transient
+      ? `the database broke a deadlock (or a lock wait) between writes creating the first data key of the same scope at once: this write was rolled back as a whole; run it again`
+      : what === 'read'
+        ? `the data key table ${DATA_KEY_TABLE} cannot be read (does it exist? create it with a migration: SealedDataKeys is in the entities)`
+        : `the database refused a write to the data key table ${DATA_KEY_TABLE}`,
     shown ? { driverCode: shown } : {},
   );
 }

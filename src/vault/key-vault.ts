@@ -286,7 +286,7 @@ export class KeyVault implements KeySource {
    * Unwraps the rows not loaded yet, then takes every row into `state` at once (the hot path never
    * sees half of it); the active key of each scope the rows cover is taken from them.
    */
-  private async absorb(state: Loaded, rows: readonly DataKeyRow[]): Promise<void> {
+  private async absorb(state: Loaded, rows: readonly DataKeyRow[], seenBy?: object): Promise<void> {
     const unwrapped = new Map<string, Uint8Array>();
     for (const row of rows) {
       if (row.state !== 'shredded' && !state.subkeys.has(row.id)) unwrapped.set(row.id, await this.unwrapSubkey(row));
@@ -302,6 +302,10 @@ export class KeyVault implements KeySource {
     }
     for (const row of rows) {
       state.scopes.set(row.id, row.scope);
+      // a key another runner of this process created, read on a connection of its own: committed
+      // (another connection never sees a row before its transaction commits), so everyone's now
+      const owner = state.pendingIds.get(row.id);
+      if (owner !== undefined && seenBy !== undefined && owner !== this.sharing(seenBy)) this.forgetPending(state, owner, [row.id], false);
       // a key created by a transaction of this process not committed yet: its runner's alone
       if (state.pendingIds.has(row.id) && row.state === 'active') {
         state.subkeys.set(row.id, state.subkeys.get(row.id) ?? unwrapped.get(row.id)!);
@@ -329,16 +333,18 @@ export class KeyVault implements KeySource {
   private async fetchOrCreate(scopes: readonly string[], keyIds: readonly string[], runner: QueryRunner | undefined): Promise<void> {
     const state = this.loadedState();
     const table = new DataKeyTable(state.dataSource, runner);
-    await this.absorb(state, await table.rowsOf(scopes, keyIds));
-    for (const scope of scopes) {
+    const seenBy = runner ?? KeyVault.NO_RUNNER;
+    await this.absorb(state, await table.rowsOf(scopes, keyIds), seenBy);
+    // in one order, so that two transactions creating the first keys of the same scopes cannot wait for each other in a cycle
+    for (const scope of [...scopes].sort()) {
       for (let attempt = 0; this.activeKeyIdOf(scope, runner) === undefined; attempt++) {
         if (attempt === 3) throw new SealedError('SEALED_KEY_STORE', `could not create the first data key of the scope ${scopeName(scope)}`);
         // one read decides: another process's key, if it is there by now, else a new one of the next generation
         // a plain read first: a locking read here would take gap locks that two first writes then deadlock on (InnoDB)
         const rows = (await table.rowsOf([scope], [])).filter((r) => r.scope === scope);
-        if (rows.some((r) => r.state === 'active' && !state.pendingIds.has(r.id))) {
-          await this.absorb(state, rows);
-          continue;
+        if (rows.some((r) => r.state === 'active')) {
+          await this.absorb(state, rows, seenBy);
+          if (this.activeKeyIdOf(scope, runner) !== undefined) continue;
         }
         const row = await this.newRow(rows, scope, 'active');
         await table.insertIfAbsent(row);
@@ -348,15 +354,17 @@ export class KeyVault implements KeySource {
             `the database does not store the scope ${scopeName(scope)} exactly (the key table's character set?): no key was created for it`,
           );
         }
-        const after = (await table.rowsOf([scope], [], true)).filter((r) => r.scope === scope);
-        const ours = after.find((r) => r.id === row.id && r.scope === scope);
+        // the row of that generation now: ours, or another transaction's it waited for (committed)
+        const holder = await table.rowAt(scope, row.generation);
+        const after = holder && holder.scope === scope ? [holder] : [];
+        const ours = holder?.id === row.id;
         if (ours && runner?.isTransactionActive) {
           const lane = this.sharing(runner);
           if (!state.pending.has(lane)) state.pending.set(lane, new Map());
           state.pending.get(lane)!.set(scope, row.id);
           state.pendingIds.set(row.id, lane);
         }
-        await this.absorb(state, after);
+        await this.absorb(state, after, seenBy);
       }
     }
   }

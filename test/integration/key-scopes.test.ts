@@ -33,6 +33,19 @@ class TenantNote {
   title!: string | null;
 }
 
+/** A scope column of type char: padded by the database, refused. */
+@Entity('scoped_padded_note')
+class PaddedNote {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: 'char', length: 8 })
+  tenantId!: string;
+
+  @Encrypted({ scope: 'tenantId', valueType: 'string' })
+  body!: string;
+}
+
 /** A scope column of integers: the database reads back what it stored, as a number. */
 @Entity('scoped_org_note')
 class OrgNote {
@@ -241,6 +254,42 @@ describe.each(testDialects())('per-tenant keys on %s', (dialect) => {
     const all2 = await new KeyRotator(a.ds).rotate();
     expect(all2.status).toBe('complete');
     expect(await headerOf(a.ds, saved[2]!.id)).toBe(`sealed:1:x:${a.vault.activeKeyIdOf('globex')}:`);
+  });
+
+  it('keeps one key per new tenant and loses no write when transactions and plain inserts of one process race for the same tenants', async () => {
+    if (dialect === 'sqlite') return; // one connection: no two writes run at once
+    const { ds, vault } = await process(true);
+    const repo = ds.getRepository(TenantNote);
+    const written: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const writes = Array.from({ length: 6 }, async (_, i) => {
+        const rows = [note(`r${round}-${i % 3}`, `a${round}.${i}`), note(`r${round}-${(i + 1) % 3}`, `b${round}.${i}`)];
+        try {
+          await (i % 2 ? ds.transaction((m) => m.getRepository(TenantNote).save(rows)) : repo.insert(rows));
+          written.push(...rows.map((r) => r.body));
+        } catch (e) {
+          // a deadlock the database broke: the write was rolled back as a whole, and says so
+          expect(e).toMatchObject({ code: 'SEALED_KEY_STORE', message: expect.stringContaining('run it again') });
+        }
+      });
+      await Promise.all(writes);
+    }
+    const perScope = new Map<string, number>();
+    for (const k of await vault.list()) if (k.state === 'active') perScope.set(k.scope, (perScope.get(k.scope) ?? 0) + 1);
+    expect([...perScope.values()].every((n) => n === 1)).toBe(true);
+    expect(written.length).toBeGreaterThan(48); // most writes go through
+    const fresh = await process(false);
+    expect((await fresh.ds.getRepository(TenantNote).find()).map((n) => n.body).sort()).toEqual(written.sort());
+  });
+
+  it('refuses a scope column of type char, which the database pads', async () => {
+    if (dialect === 'sqlite') return; // SQLite has no char type
+    await expect(
+      openDataSource(dialect, [PaddedNote], [sealedSubscriber({ keys: new KeyVault({ wrapper: localKeyWrapper(MASTER) }) })], join(dir, 'padded.sqlite')),
+    ).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      message: expect.stringContaining('of type char'),
+    });
   });
 
   it('refuses a scoped field without a key vault', async () => {
