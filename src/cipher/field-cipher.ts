@@ -2,7 +2,7 @@ import { CodecError, decodeValue, encodeValue, typeOfEncoded } from '../codec/co
 import { parseLegacyValue, toLegacyText } from '../codec/legacy';
 import { defaultAead, type Aead } from '../envelope/aead';
 import { IndexHasher } from '../envelope/blind-index';
-import { envelopeHeader, HEADER_LENGTH, keyIdOfHeader, looksSealed } from '../envelope/format';
+import { HEADER_LENGTH, keyIdOfHeader, looksSealed } from '../envelope/format';
 import { rowBinding, scopedBinding, Sealer } from '../envelope/sealer';
 import { SealedError, type SealedErrorContext } from '../errors';
 import type { KeySource } from '../keys/key-source';
@@ -320,7 +320,9 @@ export class FieldCipher {
   /** Whether a stored value is sealed under the active key (of its row's scope, for a scoped column); plaintext and older keys are not. */
   isCurrent(sc: SealedColumn, stored: unknown, ctx: FieldContext = NO_CONTEXT): boolean {
     if (!sc.scope) return typeof stored === 'string' && stored.startsWith(this.sealer.activeHeader);
-    return typeof stored === 'string' && stored.startsWith(envelopeHeader(this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx), ctx.runner) ?? ''));
+    if (typeof stored !== 'string') return false;
+    const active = this.keys.activeKeyIdOf!(this.scopeOf(sc, ctx), ctx.runner);
+    return active !== undefined && this.keyIdOf(stored) === active;
   }
 }
 
