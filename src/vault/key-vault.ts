@@ -1,13 +1,14 @@
 import { inspect } from 'node:util';
 import { randomBytes } from '@noble/ciphers/utils.js';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { printable, SealedError } from '../errors';
+import { SealedError } from '../errors';
 import { deriveKeyId, deriveSubkey, type KeyPurpose } from '../keys/derive';
 import { requireKeyRing } from '../keys/key-ring';
 import { registerSubkeys, type KeySource } from '../keys/key-source';
 import { SCOPE } from '../keys/scope';
 import { DataKeyTable, scopeHash, shownWrappedBy, type DataKeyRow, type DataKeyState } from './data-key-table';
 import type { DataKeyContext, KeyWrapper } from './key-wrapper';
+import { LoadedKeys, scopeName, SHARED_LANE } from './loaded-keys';
 
 /** Options of {@link KeyVault}. */
 export interface KeyVaultOptions {
@@ -52,32 +53,6 @@ export interface RewrapReport {
 const KEY_VAULT = Symbol.for('typeorm-sealed.v1.key-vault');
 const vaults = new WeakSet<KeyVault>();
 
-/** What a loaded vault holds in memory: never the data keys themselves, only their encryption subkeys. */
-interface Loaded {
-  dataSource: DataSource;
-  /** Encryption subkey per data key id (shredded keys have none). */
-  subkeys: Map<string, Uint8Array>;
-  /** Scope per data key id. */
-  scopes: Map<string, string>;
-  /** Active data key id per scope. */
-  active: Map<string, string>;
-  shredded: Set<string>;
-  /**
-   * Keys this process created inside a transaction that has not committed yet, per query runner:
-   * only that runner seals with them (on a database with one connection, SQLite, every runner
-   * shares the transaction, so every runner may); its commit makes them the scope's active keys, a
-   * rollback forgets them.
-   */
-  pending: Map<object, Map<string, string>>;
-  /** Ids of the keys in `pending`, to the runner that created them. */
-  pendingIds: Map<string, object>;
-  /** `keyIds`, `shreddedKeyIds` and `activeKeyIds` as last computed. */
-  lists: { keyIds: readonly string[]; shredded: readonly string[]; active: readonly string[] };
-}
-
-/** Drivers with one connection, where a key created during a write joins that write's transaction. */
-const SINGLE_CONNECTION = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native']);
-
 /**
  * Data keys kept in the database, each wrapped by a key-encryption key the database never sees
  * (envelope encryption, as MongoDB's key vault and every KMS do): values name their data key's id
@@ -100,7 +75,7 @@ const SINGLE_CONNECTION = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacit
  */
 export class KeyVault implements KeySource {
   private readonly wrappers: readonly KeyWrapper[];
-  private state: Loaded | undefined;
+  private state: LoadedKeys | undefined;
   /** The DataSource of the last load, even one that failed: listing and activating keys repair a table that does not load. */
   private source: DataSource | undefined;
   /**
@@ -109,7 +84,6 @@ export class KeyVault implements KeySource {
    * wait in the database for another's uncommitted first key of a scope).
    */
   private readonly preparing = new WeakMap<object, Promise<void>>();
-  private static readonly NO_RUNNER = {};
 
   constructor(options: KeyVaultOptions) {
     const all = [options?.wrapper, ...(options?.unwrapWith ?? [])];
@@ -168,9 +142,7 @@ export class KeyVault implements KeySource {
    * key that runner created in its transaction, not committed yet.
    */
   activeKeyIdOf(scope: string, runner?: object): string | undefined {
-    const state = this.state;
-    if (!state) return undefined;
-    return state.active.get(scope) ?? (runner && state.pending.get(this.sharing(runner))?.get(scope));
+    return this.state?.activeKeyIdOf(scope, runner);
   }
 
   /** The scope of a loaded or shredded data key. */
@@ -190,7 +162,7 @@ export class KeyVault implements KeySource {
     const scopes = [...new Set(needs.scopes ?? [])].filter((scope) => this.activeKeyIdOf(scope, runner) === undefined);
     const keyIds = [...new Set(needs.keyIds ?? [])].filter((id) => !state.subkeys.has(id) && !state.shredded.has(id));
     if (scopes.length === 0 && keyIds.length === 0) return;
-    const lane = runner ?? KeyVault.NO_RUNNER;
+    const lane = runner ?? SHARED_LANE;
     const run = (this.preparing.get(lane) ?? Promise.resolve()).then(() => this.fetchOrCreate(scopes, keyIds, runner as QueryRunner | undefined));
     this.preparing.set(
       lane,
@@ -207,45 +179,18 @@ export class KeyVault implements KeySource {
    */
   async afterTransaction(committed: boolean, runner: object): Promise<void> {
     const state = this.state;
-    const lane = this.sharing(runner);
-    const pending = state?.pending.get(lane);
-    if (!state || !pending) return;
+    const pending = state?.pendingOf(runner) ?? [];
+    if (!state || pending.length === 0) return;
     const open = (runner as QueryRunner).isTransactionActive;
-    if (committed && !open) {
-      for (const [scope, id] of pending) if (!state.active.has(scope)) state.active.set(scope, id);
-      this.forgetPending(state, lane, [...pending.values()], false);
-    } else if (!committed) {
-      const kept = open
-        ? new Set((await new DataKeyTable(state.dataSource, runner as QueryRunner).rowsOf([], [...pending.values()])).map((r) => r.id))
-        : new Set<string>();
-      this.forgetPending(
-        state,
-        lane,
-        [...pending.values()].filter((id) => !kept.has(id)),
+    if (committed && !open) state.confirm(runner);
+    else if (!committed) {
+      const kept = open ? new Set((await new DataKeyTable(state.dataSource, runner as QueryRunner).rowsOf([], pending)).map((r) => r.id)) : new Set<string>();
+      state.forget(
+        state.lane(runner),
+        pending.filter((id) => !kept.has(id)),
         true,
       );
     }
-    refreshLists(state);
-  }
-
-  /** Drops keys from a runner's pending ones; `gone`: their rows were rolled back, so their subkeys go too. */
-  private forgetPending(state: Loaded, lane: object, ids: readonly string[], gone: boolean): void {
-    const pending = state.pending.get(lane)!;
-    for (const id of ids) {
-      pending.delete(state.scopes.get(id)!);
-      state.pendingIds.delete(id);
-      if (gone) {
-        state.subkeys.delete(id);
-        state.scopes.delete(id);
-      }
-    }
-    if (pending.size === 0) state.pending.delete(lane);
-  }
-
-  /** The runner whose transaction `runner` shares: itself, or on a single-connection database (SQLite) one for all. */
-  private sharing(runner: object): object {
-    const type = String(this.state?.dataSource.driver.options.type);
-    return SINGLE_CONNECTION.has(type) ? KeyVault.NO_RUNNER : runner;
   }
 
   /**
@@ -264,16 +209,7 @@ export class KeyVault implements KeySource {
       await this.insertOrLose(table, await this.newRow(rows, '', 'active'));
       rows = await table.rows();
     }
-    const state: Loaded = {
-      dataSource,
-      subkeys: new Map(),
-      scopes: new Map(),
-      active: new Map(),
-      shredded: new Set(),
-      pending: new Map(),
-      pendingIds: new Map(),
-      lists: { keyIds: [], shredded: [], active: [] },
-    };
+    const state = new LoadedKeys(dataSource);
     await this.absorb(state, rows);
     if (!state.active.has('')) {
       throw new SealedError('SEALED_KEY_STORE', 'the default scope has no active data key: activate one (typeorm-sealed keys activate <id>)');
@@ -286,42 +222,10 @@ export class KeyVault implements KeySource {
    * Unwraps the rows not loaded yet, then takes every row into `state` at once (the hot path never
    * sees half of it); the active key of each scope the rows cover is taken from them.
    */
-  private async absorb(state: Loaded, rows: readonly DataKeyRow[], seenBy?: object): Promise<void> {
+  private async absorb(state: LoadedKeys, rows: readonly DataKeyRow[], seenBy?: object): Promise<void> {
     const unwrapped = new Map<string, Uint8Array>();
-    for (const row of rows) {
-      if (row.state !== 'shredded' && !state.subkeys.has(row.id)) unwrapped.set(row.id, await this.unwrapSubkey(row));
-    }
-    for (const scope of new Set(rows.map((r) => r.scope))) {
-      const active = rows.filter((r) => r.scope === scope && r.state === 'active');
-      if (active.length > 1) {
-        throw new SealedError(
-          'SEALED_KEY_STORE',
-          `the scope ${scopeName(scope)} has ${active.length} active data keys (${active.map((r) => r.id).join(', ')}): keep one active (typeorm-sealed keys activate <id>)`,
-        );
-      }
-    }
-    for (const row of rows) {
-      state.scopes.set(row.id, row.scope);
-      // a key another runner of this process created, read on a connection of its own: committed
-      // (another connection never sees a row before its transaction commits), so everyone's now
-      const owner = state.pendingIds.get(row.id);
-      if (owner !== undefined && seenBy !== undefined && owner !== this.sharing(seenBy)) this.forgetPending(state, owner, [row.id], false);
-      // a key created by a transaction of this process not committed yet: its runner's alone
-      if (state.pendingIds.has(row.id) && row.state === 'active') {
-        state.subkeys.set(row.id, state.subkeys.get(row.id) ?? unwrapped.get(row.id)!);
-        continue;
-      }
-      if (row.state === 'shredded') {
-        state.subkeys.delete(row.id);
-        state.shredded.add(row.id);
-        if (state.active.get(row.scope) === row.id) state.active.delete(row.scope);
-      } else {
-        state.subkeys.set(row.id, state.subkeys.get(row.id) ?? unwrapped.get(row.id)!);
-        if (row.state === 'active') state.active.set(row.scope, row.id);
-        else if (state.active.get(row.scope) === row.id) state.active.delete(row.scope);
-      }
-    }
-    refreshLists(state);
+    for (const row of rows) if (state.needsUnwrap(row)) unwrapped.set(row.id, await this.unwrapSubkey(row));
+    state.take(rows, unwrapped, seenBy);
   }
 
   /**
@@ -333,7 +237,7 @@ export class KeyVault implements KeySource {
   private async fetchOrCreate(scopes: readonly string[], keyIds: readonly string[], runner: QueryRunner | undefined): Promise<void> {
     const state = this.loadedState();
     const table = new DataKeyTable(state.dataSource, runner);
-    const seenBy = runner ?? KeyVault.NO_RUNNER;
+    const seenBy = runner ?? SHARED_LANE;
     await this.absorb(state, await table.rowsOf(scopes, keyIds), seenBy);
     // in one order, so that two transactions creating the first keys of the same scopes cannot wait for each other in a cycle
     for (const scope of [...scopes].sort()) {
@@ -358,12 +262,7 @@ export class KeyVault implements KeySource {
         const holder = await table.rowAt(scope, row.generation);
         const after = holder && holder.scope === scope ? [holder] : [];
         const ours = holder?.id === row.id;
-        if (ours && runner?.isTransactionActive) {
-          const lane = this.sharing(runner);
-          if (!state.pending.has(lane)) state.pending.set(lane, new Map());
-          state.pending.get(lane)!.set(scope, row.id);
-          state.pendingIds.set(row.id, lane);
-        }
+        if (ours && runner?.isTransactionActive) state.addPending(runner, scope, row.id);
         await this.absorb(state, after, seenBy);
       }
     }
@@ -555,7 +454,7 @@ export class KeyVault implements KeySource {
     return this.state ? `KeyVault { active: ${this.activeKeyId}, keys: [${this.keyIds.join(', ')}] }` : 'KeyVault { not loaded }';
   }
 
-  private loadedState(): Loaded {
+  private loadedState(): LoadedKeys {
     if (!this.state) {
       throw new SealedError(
         'SEALED_CONFIG',
@@ -714,21 +613,6 @@ function isWrapper(w: unknown): w is KeyWrapper {
     typeof o.wrap === 'function' &&
     typeof o.unwrap === 'function'
   );
-}
-
-/** Recomputes the id lists the getters hand out (the default scope's active key first). */
-function refreshLists(state: Loaded): void {
-  const first = state.active.get('');
-  state.lists = {
-    keyIds: Object.freeze([...(first ? [first] : []), ...[...state.subkeys.keys()].filter((id) => id !== first)]),
-    shredded: Object.freeze([...state.shredded]),
-    active: Object.freeze([...state.active.values()]),
-  };
-}
-
-/** A scope in messages: `(default)`, or the scope quoted with control characters escaped. */
-function scopeName(scope: string): string {
-  return scope === '' ? '(default)' : `"${printable(scope)}"`;
 }
 
 /**
