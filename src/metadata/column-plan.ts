@@ -6,7 +6,7 @@ import { bindingBytes } from '../envelope/sealer';
 import { printable, SealedError } from '../errors';
 import type { BlindIndexSpec } from './blind-index';
 import { sealedPropertySpec } from './registry';
-import { padsValues } from '../codec/key-text';
+import { padsValues, readsBackExactly, typeName } from '../codec/key-text';
 
 /** Everything the subscriber needs about one encrypted column of one entity. */
 export interface SealedColumn {
@@ -83,6 +83,14 @@ function rowKeyColumnsOf(metadata: EntityMetadata, column: ColumnMetadata): read
       { entity: metadata.name, column: column.propertyPath },
     );
   }
+  const inexact = metadata.primaryColumns.find((c) => !readsBackExactly(c) && !padsValues(c));
+  if (inexact) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `bindRow binds primary keys of text or integer types, which read back as written; ${inexact.propertyPath} is ${typeName(inexact)} (dates lose precision or change form between drivers)`,
+      { entity: metadata.name, column: column.propertyPath },
+    );
+  }
   const padded = metadata.primaryColumns.find(padsValues);
   if (padded) {
     throw new SealedError(
@@ -106,6 +114,13 @@ function scopeColumnOf(metadata: EntityMetadata, column: ColumnMetadata, propert
     throw new SealedError('SEALED_CONFIG', `the scope property ${property} is encrypted: a scope must be readable to choose a key`, where);
   if (padsValues(found))
     throw new SealedError('SEALED_CONFIG', `the scope property ${property} is of type char, which the database pads or trims: use varchar`, where);
+  if (!readsBackExactly(found) && !padsValues(found)) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `the scope property ${property} is ${typeName(found)}: a scope column must be of a text or integer type, which read back as written`,
+      where,
+    );
+  }
   return found;
 }
 

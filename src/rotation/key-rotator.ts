@@ -186,6 +186,7 @@ export class KeyRotator {
   private async walk(mode: RotationMode, recompute = false): Promise<RotationReport> {
     const started = Date.now();
     return this.withRunner(async (runner) => {
+      this.refuseUnknownScope(mode);
       const values = await this.columns(runner, { textOnly: true });
       if (mode === 'rotate' || mode === 'decryptAll') await this.refuseUnknownKeys(runner, values);
       const indexes = mode === 'reindex' || mode === 'encryptExisting' || mode === 'verify' ? await this.indexColumns(runner, values) : [];
@@ -229,12 +230,13 @@ export class KeyRotator {
         mode,
         status,
         dryRun: settings.dryRun,
-        activeKeyId: this.cipher.keys.activeKeyId,
+        // a rotation of one scope: the key its values went to
+        activeKeyId: (this.options.scope !== undefined && this.cipher.keys.activeKeyIdOf?.(String(this.options.scope))) || this.cipher.keys.activeKeyId,
         ...(indexes.length > 0 ? { activeIndexKeyId: this.cipher.indexKeys!.activeKeyId } : {}),
         columns: reports,
         failures: failures.list,
         failureGroups: failures.grouped,
-        warnings: [...this.scopeWarnings(mode), ...walks.flatMap((w) => w.warnings)],
+        warnings: walks.flatMap((w) => w.warnings),
         durationMs: Date.now() - started,
       };
     });
@@ -350,13 +352,16 @@ export class KeyRotator {
     );
   }
 
-  /** A warning when `scope` names a scope no data key has: a rotation of it has nothing to do. */
-  private scopeWarnings(mode: RotationMode): string[] {
+  /** `SEALED_CONFIG` before anything is read when `scope` names a scope no data key has (a typo would rotate nothing and look done). */
+  private refuseUnknownScope(mode: RotationMode): void {
     const scope = this.options.scope;
-    if (scope === undefined || mode !== 'rotate') return [];
+    if (scope === undefined || mode !== 'rotate') return;
     const keys = this.cipher.keys;
-    if (keys.keyIds.some((id) => keys.scopeOf?.(id) === String(scope))) return [];
-    return [`the scope ${printable(JSON.stringify(String(scope)))} has no data key here: nothing was rotated (scopes are listed by keys list)`];
+    if (keys.keyIds.some((id) => keys.scopeOf?.(id) === String(scope))) return;
+    throw new SealedError(
+      'SEALED_CONFIG',
+      `the scope ${printable(JSON.stringify(String(scope)))} has no data key: nothing to rotate (scopes are listed by keys list); nothing was read or written`,
+    );
   }
 
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {

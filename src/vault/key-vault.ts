@@ -550,8 +550,10 @@ export class KeyVault implements KeySource {
 
   /** A row's data key, unwrapped by the wrapper that can and checked against the row's id. */
   private async unwrapChecked(row: DataKeyRow): Promise<Uint8Array> {
-    const wrapper = this.wrappers.find((w) => w.canUnwrap(row.wrapped_by!));
-    const master = /^local:([0-9a-f]{8})$/.exec(row.wrapped_by!)?.[1];
+    // a local wrapping names its master key itself: that, not the label beside it, says who unwraps it
+    const label = localLabelOf(row.wrapped) ?? row.wrapped_by!;
+    const wrapper = this.wrappers.find((w) => w.canUnwrap(label));
+    const master = /^local:([0-9a-f]{8})$/.exec(label)?.[1];
     if (!wrapper && master) {
       throw new SealedError(
         'SEALED_WRONG_KEY',
@@ -620,8 +622,14 @@ function isWrapper(w: unknown): w is KeyWrapper {
  * local wrapping names its master key, which must be the one in `wrapped_by`.
  */
 function wrappedByLabel(row: DataKeyRow): boolean {
-  const local = /^wrapped:1:x:([0-9a-f]{8}):/.exec(row.wrapped ?? '')?.[1];
-  return local === undefined ? !row.wrapped_by!.startsWith('local:') : row.wrapped_by === `local:${local}`;
+  const local = localLabelOf(row.wrapped);
+  return local === undefined ? !row.wrapped_by!.startsWith('local:') : row.wrapped_by === local;
+}
+
+/** `local:<master key id>` for a local wrapping (`wrapped:1:x:<id>:...`); undefined for any other. */
+function localLabelOf(wrapped: string | null): string | undefined {
+  const id = /^wrapped:1:x:([0-9a-f]{8}):/.exec(wrapped ?? '')?.[1];
+  return id === undefined ? undefined : `local:${id}`;
 }
 
 function infoOf(row: DataKeyRow): DataKeyInfo {

@@ -206,7 +206,11 @@ describe.each(testDialects())('per-tenant keys on %s', (dialect) => {
     await vault.createKey({ scope: 7 as unknown as string, activate: true });
     expect(vault.activeKeyIdOf('7')).toBeDefined();
     expect((await new KeyRotator(ds, { scope: 7 }).rotate()).status).toBe('complete');
-    expect((await new KeyRotator(ds, { scope: 'nobody' }).rotate()).warnings[0]).toContain('has no data key here: nothing was rotated');
+    await expect(new KeyRotator(ds, { scope: 'nobody' }).rotate()).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      message: expect.stringContaining('has no data key: nothing to rotate'),
+    });
+    expect((await new KeyRotator(ds, { scope: 7 }).rotate()).activeKeyId).toBe(vault.activeKeyIdOf('7'));
     // an upsert overwriting a scoped field but not its scope column is refused
     await expect(
       repo.upsert({ id: 1, tenantId: 'new-0', body: 'x', title: null }, { conflictPaths: ['id'], skipUpdateIfNoValuesChanged: false }),

@@ -288,6 +288,11 @@ describe.each(testDialects())('key vault on %s', (dialect) => {
       await both.load(ds);
       expect(await both.rewrap()).toMatchObject({ rewrapped: [vault.activeKeyId], current: [] });
       expect(String((await rawColumn(ds, 'sealed_data_keys', 'wrapped'))[0])).toMatch(new RegExp(`^wrapped:1:x:${newId}:`));
+      // a label naming a master key nobody has, beside a wrapping by a known one: the wrapping decides
+      await rawUpdate(ds, 'sealed_data_keys', 'wrapped_by', 'local:deadbeef', { column: 'id', value: vault.activeKeyId });
+      await both.load(ds);
+      expect(await both.rewrap()).toMatchObject({ rewrapped: [vault.activeKeyId], failed: [] });
+      expect((await both.list())[0]!.wrappedBy).toBe(`local:${newId}`);
       // a wrapping that does not unwrap is reported, not counted as current
       await rawUpdate(ds, 'sealed_data_keys', 'wrapped', 'garbage', { column: 'id', value: vault.activeKeyId });
       expect(await both.rewrap()).toMatchObject({ current: [], failed: [expect.objectContaining({ code: 'SEALED_KEY_STORE' })] });

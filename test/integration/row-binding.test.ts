@@ -50,6 +50,27 @@ class BoundTenantNote {
   secret!: string;
 }
 
+@Entity('bound_dated')
+class BoundDated {
+  @PrimaryColumn({ type: 'varchar', length: 8 })
+  code!: string;
+
+  @PrimaryColumn({ type: 'date' })
+  at!: string;
+
+  @Encrypted({ bindRow: true, valueType: 'string' })
+  body!: string;
+}
+
+@Entity('bound_big')
+class BoundBig {
+  @PrimaryColumn({ type: 'bigint' })
+  id!: string;
+
+  @Encrypted({ bindRow: true, valueType: 'string' })
+  body!: string;
+}
+
 @Entity('bound_generated')
 class BoundGenerated {
   @PrimaryGeneratedColumn()
@@ -165,6 +186,18 @@ describe.each(testDialects())('row binding on %s', (dialect) => {
     ]);
     await swap('bound_tenant_note', 'secret', 'id', 'n1', 'n2');
     await expect(repo.findOneByOrFail({ id: 'n1' })).rejects.toMatchObject({ code: 'SEALED_TAMPERED' });
+  });
+
+  it('refuses date keys at startup, and integer keys beyond 2^53 at the write', async () => {
+    await expect(openDataSource(dialect, [BoundDated], [sealedSubscriber({ keys })])).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      message: expect.stringContaining('at is date'),
+    });
+    ds = await openDataSource(dialect, [BoundBig], [sealedSubscriber({ keys })]);
+    const repo = ds.getRepository(BoundBig);
+    await expect(repo.save({ id: '9007199254740993', body: 'x' })).rejects.toMatchObject({ code: 'SEALED_UNSUPPORTED_VALUE' });
+    await repo.save({ id: '9007199254740991', body: 'largest safe' });
+    expect((await repo.findOneByOrFail({ id: '9007199254740991' })).body).toBe('largest safe');
   });
 
   it('refuses a row-bound field on a table whose key the database generates', async () => {
