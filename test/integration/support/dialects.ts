@@ -9,9 +9,8 @@ declare const TYPEORM_LINE: '0.3' | '1.x';
 /** `1.x` for the main suite, `0.3` in the project where jest maps `typeorm` to the 0.3 line (jest.config.js). */
 export const typeormLine = TYPEORM_LINE;
 
-/** Dialects to test: sqlite only on the 0.3 line (driver `sqlite3`), TEST_DIALECTS otherwise. */
+/** Dialects to test, on both TypeORM lines (SQLite through `sqlite3` on 0.3, `better-sqlite3` on 1.x): TEST_DIALECTS. */
 export function testDialects(): Dialect[] {
-  if (typeormLine === '0.3') return ['sqlite'];
   const requested = (process.env.TEST_DIALECTS ?? 'sqlite')
     .split(',')
     .map((d) => d.trim())
