@@ -97,13 +97,13 @@ export class FieldCipher {
           where(sc, ctx),
         );
       }
-      envelope = this.sealer.seal(plaintext, this.withRow(sc, this.bindingOf(sc, scope), ctx), keyId, sc.rowKey !== undefined);
-    } else envelope = this.sealer.seal(plaintext, this.withRow(sc, sc.binding, ctx), undefined, sc.rowKey !== undefined);
+      envelope = this.sealer.seal(plaintext, this.bindingFor(sc, ctx, scope), keyId, sc.rowKey !== undefined);
+    } else envelope = this.sealer.seal(plaintext, this.bindingFor(sc, ctx), undefined, sc.rowKey !== undefined);
     if (sc.maxLength !== undefined && envelope.length > sc.maxLength) {
       throw new SealedError(
         'SEALED_VALUE_TOO_LONG',
         `the sealed value takes ${envelope.length} characters but the column holds ${sc.maxLength}; widen it (sealedLength(bytes) gives the size) or use type "text"`,
-        { ...where(sc, ctx), keyId: envelope.slice(11, 19) },
+        { ...where(sc, ctx), keyId: this.keyIdOf(envelope)! },
       );
     }
     return envelope;
@@ -140,8 +140,13 @@ export class FieldCipher {
     return scope;
   }
 
-  /** `binding` with the row's primary key appended, for a column bound to its row (FORMAT.md, "Row binding"); `binding` otherwise. */
-  private withRow(sc: SealedColumn, binding: Uint8Array, ctx: FieldContext): Uint8Array {
+  /**
+   * What a value of the column is bound to (the associated data after the header): the column's
+   * binding, with its row's scope for a scoped column ("Key scopes" in FORMAT.md; `scope` when the
+   * caller has it already) and its row's primary key for a row-bound one ("Row binding").
+   */
+  private bindingFor(sc: SealedColumn, ctx: FieldContext, scope = sc.scope ? this.scopeOf(sc, ctx) : undefined): Uint8Array {
+    const binding = scope === undefined ? sc.binding : this.bindingOf(sc, scope);
     if (!sc.rowKey) return binding;
     const values = ctx.row?.();
     if (!values || values.length !== sc.rowKey.length || values.some((v) => v === undefined || v === null)) {
@@ -193,7 +198,7 @@ export class FieldCipher {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = this.sealer.open(stored, this.withRow(sc, sc.scope ? this.bindingOf(sc, this.scopeOf(sc, ctx)) : sc.binding, ctx), sc.rowKey !== undefined);
+      plaintext = this.sealer.open(stored, this.bindingFor(sc, ctx), sc.rowKey !== undefined);
     } catch (e) {
       if (e instanceof SealedError && e.code === 'SEALED_SHREDDED' && this.shreddedAsNull) return null;
       if (e instanceof SealedError) throw e.withContext(where(sc, ctx));

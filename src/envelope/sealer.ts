@@ -95,25 +95,22 @@ export class Sealer {
   private readonly headers = new Map<string, Uint8Array>();
 
   private aad(keyId: string, binding: Uint8Array, oneOff: boolean): Uint8Array {
-    if (oneOff) {
-      // a row's binding serves one value: caching its AAD would only fill the cache
-      let headerBytes = this.headers.get(keyId);
-      if (!headerBytes) this.headers.set(keyId, (headerBytes = textEncoder.encode(envelopeHeader(keyId))));
-      const aad = new Uint8Array(headerBytes.length + binding.length);
-      aad.set(headerBytes, 0);
-      aad.set(binding, headerBytes.length);
-      return aad;
-    }
+    // a row's binding serves one value: caching its AAD would only fill the cache
+    if (oneOff) return this.joinAad(keyId, binding);
     let byKey = this.aads.get(binding);
     if (!byKey) this.aads.set(binding, (byKey = new Map()));
     let aad = byKey.get(keyId);
-    if (!aad) {
-      const headerBytes = textEncoder.encode(envelopeHeader(keyId));
-      aad = new Uint8Array(headerBytes.length + binding.length);
-      aad.set(headerBytes, 0);
-      aad.set(binding, headerBytes.length);
-      byKey.set(keyId, aad);
-    }
+    if (!aad) byKey.set(keyId, (aad = this.joinAad(keyId, binding)));
+    return aad;
+  }
+
+  /** `utf8(header) || binding`. */
+  private joinAad(keyId: string, binding: Uint8Array): Uint8Array {
+    let headerBytes = this.headers.get(keyId);
+    if (!headerBytes) this.headers.set(keyId, (headerBytes = textEncoder.encode(envelopeHeader(keyId))));
+    const aad = new Uint8Array(headerBytes.length + binding.length);
+    aad.set(headerBytes, 0);
+    aad.set(binding, headerBytes.length);
     return aad;
   }
 

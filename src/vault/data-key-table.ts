@@ -67,6 +67,8 @@ interface Queryable {
 /** Reads and writes the data key table with plain SQL (parameters bound by TypeORM's driver). */
 export class DataKeyTable {
   private readonly table: string;
+  /** Every column, quoted, in {@link COLUMNS} order. */
+  private readonly columns: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -82,25 +84,24 @@ export class DataKeyTable {
       );
     }
     this.table = dataSource.driver.escape(DATA_KEY_TABLE);
+    this.columns = COLUMNS.map((c) => this.q(c)).join(', ');
   }
 
   /** Every row, checked, in scope and generation order. */
-  async rows(): Promise<DataKeyRow[]> {
-    const cols = COLUMNS.map((c) => this.dataSource.driver.escape(c)).join(', ');
-    const raw: Record<string, unknown>[] = await this.run(`SELECT ${cols} FROM ${this.table} ORDER BY ${this.q('scope')}, ${this.q('generation')}`, {}, 'read');
-    return raw.map(checkRow);
+  rows(): Promise<DataKeyRow[]> {
+    return this.select(`ORDER BY ${this.q('scope')}, ${this.q('generation')}`, {});
   }
 
   /** The rows of the given scopes and ids, checked. */
   async rowsOf(scopes: readonly string[], ids: readonly string[]): Promise<DataKeyRow[]> {
     if (scopes.length === 0 && ids.length === 0) return [];
-    const cols = COLUMNS.map((c) => this.q(c)).join(', ');
     const where = [...(scopes.length ? [`${this.q('scope_hash')} IN (:...scopes)`] : []), ...(ids.length ? [`${this.q('id')} IN (:...ids)`] : [])].join(' OR ');
-    const raw: Record<string, unknown>[] = await this.run(
-      `SELECT ${cols} FROM ${this.table} WHERE ${where}`,
-      { scopes: scopes.map(scopeHash), ids: [...ids] },
-      'read',
-    );
+    return this.select(`WHERE ${where}`, { scopes: scopes.map(scopeHash), ids: [...ids] });
+  }
+
+  /** Every column of the rows `clause` (WHERE, ORDER BY, a lock) selects, each row checked. */
+  private async select(clause: string, params: Record<string, unknown>): Promise<DataKeyRow[]> {
+    const raw: Record<string, unknown>[] = await this.run(`SELECT ${this.columns} FROM ${this.table} ${clause}`, params, 'read');
     return raw.map(checkRow);
   }
 
@@ -111,11 +112,12 @@ export class DataKeyTable {
    * are logged).
    */
   async insert(row: DataKeyRow): Promise<void> {
-    const names = COLUMNS.map((c) => this.q(c)).join(', ');
-    await this.runUnlogged(
-      `INSERT INTO ${this.table} (${names}) VALUES (${COLUMNS.map((c) => `:${c}`).join(', ')})`,
-      row as unknown as Record<string, unknown>,
-    );
+    await this.runUnlogged(this.insertSql(''), row as unknown as Record<string, unknown>);
+  }
+
+  /** `INSERT` of a whole row, with `onConflict` appended. */
+  private insertSql(onConflict: string): string {
+    return `INSERT INTO ${this.table} (${this.columns}) VALUES (${COLUMNS.map((c) => `:${c}`).join(', ')})${onConflict}`;
   }
 
   /**
@@ -124,14 +126,12 @@ export class DataKeyTable {
    * deadlock on it), or undefined.
    */
   async rowAt(scope: string, generation: number): Promise<DataKeyRow | undefined> {
-    const cols = COLUMNS.map((c) => this.q(c)).join(', ');
     const lock = isMysql(this.dataSource) ? ' LOCK IN SHARE MODE' : '';
-    const raw: Record<string, unknown>[] = await this.run(
-      `SELECT ${cols} FROM ${this.table} WHERE ${this.q('scope_hash')} = :hash AND ${this.q('generation')} = :generation${lock}`,
-      { hash: scopeHash(scope), generation },
-      'read',
-    );
-    return raw.map(checkRow)[0];
+    const rows = await this.select(`WHERE ${this.q('scope_hash')} = :hash AND ${this.q('generation')} = :generation${lock}`, {
+      hash: scopeHash(scope),
+      generation,
+    });
+    return rows[0];
   }
 
   /**
@@ -153,10 +153,8 @@ export class DataKeyTable {
    * same scope and generation, the database makes this wait for its outcome.
    */
   async insertIfAbsent(row: DataKeyRow): Promise<void> {
-    const names = COLUMNS.map((c) => this.q(c)).join(', ');
-    const values = COLUMNS.map((c) => `:${c}`).join(', ');
     const skip = isMysql(this.dataSource) ? ` ON DUPLICATE KEY UPDATE ${this.q('id')} = ${this.q('id')}` : ' ON CONFLICT DO NOTHING';
-    await this.runUnlogged(`INSERT INTO ${this.table} (${names}) VALUES (${values})${skip}`, row as unknown as Record<string, unknown>);
+    await this.runUnlogged(this.insertSql(skip), row as unknown as Record<string, unknown>);
   }
 
   /** A write on a query runner's connection, past TypeORM's logger and subscribers (inside the transaction when run through an EntityManager's query runner). */

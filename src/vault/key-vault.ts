@@ -206,7 +206,8 @@ export class KeyVault implements KeySource {
     this.source = dataSource;
     let rows = await table.rows();
     if (!rows.some((r) => r.scope === '' && r.state !== 'shredded')) {
-      await this.insertOrLose(table, await this.newRow(rows, '', 'active'));
+      // another process creating it at the same moment wins, and its key is read below
+      await table.insertIfAbsent(await this.newRow(rows, '', 'active'));
       rows = await table.rows();
     }
     const state = new LoadedKeys(dataSource);
@@ -265,17 +266,6 @@ export class KeyVault implements KeySource {
         if (ours && runner?.isTransactionActive) state.addPending(runner, scope, row.id);
         await this.absorb(state, after, seenBy);
       }
-    }
-  }
-
-  /** Inserts a new key row; false when the database refused it (another process created the scope's key first). */
-  private async insertOrLose(table: DataKeyTable, row: DataKeyRow): Promise<boolean> {
-    try {
-      await table.insert(row);
-      return true;
-    } catch (e) {
-      if (e instanceof SealedError && e.code === 'SEALED_KEY_STORE') return false;
-      throw e;
     }
   }
 
