@@ -17,6 +17,8 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   moduleNameMapper: { '^typeorm-sealed$': '<rootDir>/src/index.ts' },
   testEnvironment: 'node',
+  // test/consumers/projects holds consumer projects' own sources and tests, run inside them.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/projects/'],
   // Never jest's 5 s default: a cold cache on a loaded 2-core machine makes database and CLI
   // tests slow, never wrong. Tests that need longer say so themselves.
   testTimeout: 60_000,
