@@ -1,3 +1,5 @@
+import { parseArgs as parseNodeArgs } from 'node:util';
+
 /** The CLI's commands, as typed on the command line. */
 export const COMMANDS = ['generate-key', 'census', 'verify', 'rotate', 'encrypt-existing', 'reindex', 'decrypt-all', 'keys'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -36,20 +38,37 @@ export interface CliArgs {
 /** A command line that does not parse; the message says what was wrong. Exit code 2. */
 export class UsageError extends Error {}
 
-const FLAGS: Record<string, keyof CliArgs> = {
-  '--help': 'help',
-  '-h': 'help',
-  '--version': 'version',
-  '--dry-run': 'dryRun',
-  '--continue-on-error': 'continueOnError',
-  '--json': 'json',
-  '--quiet': 'quiet',
-  '--yes': 'yes',
-  '--recompute': 'recompute',
-  '--activate': 'activate',
+type BooleanField = { [K in keyof CliArgs]-?: CliArgs[K] extends boolean ? K : never }[keyof CliArgs];
+type TextField = 'dataSource' | 'keysEnv' | 'indexKeysEnv' | 'scope' | 'entities';
+type CountField = 'batchSize' | 'maxFailures';
+
+/** Every option: its field in CliArgs, and whether it takes a value (and what kind). */
+const OPTIONS: Record<string, { short?: string; boolean: BooleanField } | { short?: string; text: TextField } | { count: CountField }> = {
+  help: { short: 'h', boolean: 'help' },
+  version: { boolean: 'version' },
+  'dry-run': { boolean: 'dryRun' },
+  'continue-on-error': { boolean: 'continueOnError' },
+  json: { boolean: 'json' },
+  quiet: { boolean: 'quiet' },
+  yes: { boolean: 'yes' },
+  recompute: { boolean: 'recompute' },
+  activate: { boolean: 'activate' },
+  'data-source': { short: 'd', text: 'dataSource' },
+  // TypeORM's own CLI spells it --dataSource.
+  dataSource: { text: 'dataSource' },
+  entity: { text: 'entities' },
+  'keys-env': { text: 'keysEnv' },
+  'index-keys-env': { text: 'indexKeysEnv' },
+  scope: { text: 'scope' },
+  'batch-size': { count: 'batchSize' },
+  'max-failures': { count: 'maxFailures' },
 };
 
-/** Parses `argv` (without node and the script). */
+/**
+ * Parses `argv` (without node and the script) with Node's `util.parseArgs`, in its lenient mode
+ * (its own errors quote the offending argument, which may be a key pasted in the wrong place):
+ * every token is checked here, and a message echoes only what looks like a command or option name.
+ */
 export function parseArgs(argv: readonly string[]): CliArgs {
   const args: CliArgs = {
     help: false,
@@ -63,48 +82,54 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     recompute: false,
     activate: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    if (FLAGS[name] !== undefined) {
-      (args as unknown as Record<string, boolean>)[FLAGS[name]!] = true;
-    } else if (name === '-d' || name === '--dataSource' || name === '--data-source') {
-      args.dataSource = value();
-    } else if (name === '--entity') {
-      args.entities.push(value());
-    } else if (name === '--keys-env') {
-      args.keysEnv = value();
-    } else if (name === '--scope') {
-      args.scope = value();
-    } else if (name === '--index-keys-env') {
-      args.indexKeysEnv = value();
-    } else if (name === '--batch-size' || name === '--max-failures') {
-      const text = value();
-      const n = Number(text);
-      if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer`);
-      if (name === '--batch-size') args.batchSize = n;
-      else args.maxFailures = n;
-    } else if (name.startsWith('-')) {
-      throw new UsageError(`unknown option ${shown(name)}`);
-    } else if (args.command === undefined) {
-      if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command ${shown(name)}; commands: ${COMMANDS.join(', ')}`);
-      args.command = name as Command;
-    } else if (args.command === 'keys' && args.keyAction === undefined) {
-      if (!(KEY_ACTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown keys action ${shown(name)}; actions: ${KEY_ACTIONS.join(', ')}`);
-      args.keyAction = name as KeyAction;
-    } else if ((args.keyAction === 'activate' || args.keyAction === 'shred') && args.keyId === undefined && args.scope === undefined) {
-      if (!/^[0-9a-f]{8}$/.test(name)) throw new UsageError('a data key id is 8 lowercase hex characters (as keys list prints it); the argument is not echoed');
-      args.keyId = name;
-    } else {
-      throw new UsageError(`unexpected argument ${shown(name)} (arguments are not echoed unless they look like a command or option name)`);
-    }
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(
+      ([name, option]) => [name, { type: 'boolean' in option ? 'boolean' : 'string', ...('short' in option ? { short: option.short } : {}) }] as const,
+    ),
+  );
+  const { tokens } = parseNodeArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') positional(args, token.value);
+    else if (token.kind === 'option')
+      option(args, token.name, token.rawName, token.inlineValue ? token.value : token.value?.startsWith('-') ? undefined : token.value);
+    else throw new UsageError('unexpected "--"');
   }
   return args;
+}
+
+/** `value` is undefined when none was given, or when the next argument is an option. */
+function option(args: CliArgs, name: string, rawName: string, value: string | undefined): void {
+  const spec = Object.hasOwn(OPTIONS, name) ? OPTIONS[name]! : undefined;
+  if (spec === undefined) throw new UsageError(`unknown option ${shown(rawName)}`);
+  if ('boolean' in spec) {
+    if (value !== undefined) throw new UsageError(`${rawName} takes no value`);
+    args[spec.boolean] = true;
+    return;
+  }
+  if (value === undefined || value === '') throw new UsageError(`${rawName} needs a value`);
+  if ('text' in spec) {
+    if (spec.text === 'entities') args.entities.push(value);
+    else args[spec.text] = value;
+    return;
+  }
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${rawName} must be a positive integer`);
+  args[spec.count] = n;
+}
+
+function positional(args: CliArgs, arg: string): void {
+  if (args.command === undefined) {
+    if (!(COMMANDS as readonly string[]).includes(arg)) throw new UsageError(`unknown command ${shown(arg)}; commands: ${COMMANDS.join(', ')}`);
+    args.command = arg as Command;
+  } else if (args.command === 'keys' && args.keyAction === undefined) {
+    if (!(KEY_ACTIONS as readonly string[]).includes(arg)) throw new UsageError(`unknown keys action ${shown(arg)}; actions: ${KEY_ACTIONS.join(', ')}`);
+    args.keyAction = arg as KeyAction;
+  } else if ((args.keyAction === 'activate' || args.keyAction === 'shred') && args.keyId === undefined && args.scope === undefined) {
+    if (!/^[0-9a-f]{8}$/.test(arg)) throw new UsageError('a data key id is 8 lowercase hex characters (as keys list prints it); the argument is not echoed');
+    args.keyId = arg;
+  } else {
+    throw new UsageError(`unexpected argument ${shown(arg)} (arguments are not echoed unless they look like a command or option name)`);
+  }
 }
 
 /**
