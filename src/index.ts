@@ -16,6 +16,7 @@ export { commandKeyWrapper, type CommandKeyWrapperOptions } from './vault/comman
 export { sealedSubscriber, SealedSubscriberBase, type SealedSubscriberOptions } from './typeorm/sealed-subscriber';
 export type { SealedQueryEvent, SealedAfterQueryEvent } from './compat/typeorm';
 export { sealedRepository } from './typeorm/sealed-repository';
+export { checkStoredKeyIds, type KeyIdCheckOptions } from './typeorm/stored-key-check';
 export { sealedWhere, sealedMatches } from './typeorm/sealed-where';
 export { openRawRows, type OpenRawRowsOptions } from './typeorm/raw-rows';
 export { widenColumn, type WidenColumnOptions } from './typeorm/widen-column';

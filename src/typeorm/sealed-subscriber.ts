@@ -15,10 +15,11 @@ import { FIELD_CIPHER, noteConfigured } from '../cipher/registry';
 import { dataSourceOf, type SealedAfterQueryEvent, type SealedQueryEvent } from '../compat/typeorm';
 import { SealedError } from '../errors';
 import { requireKeyRing, separateIndexKeys, type KeyRing } from '../keys/key-ring';
-import { requireKeys, type KeyVault } from '../vault/key-vault';
+import { isKeyVault, requireKeys, type KeyVault } from '../vault/key-vault';
 import { checkDataSource } from './data-source-check';
 import { trackEntityListeners } from './pending-handlers';
 import { EntitySealer } from './entity-sealer';
+import { checkKeyIdsAtInitialize, type KeyIdCheckOptions } from './stored-key-check';
 import { translateUpsertTargets } from './upsert-target';
 import { WhereGuard } from './where-guard';
 
@@ -57,6 +58,15 @@ export interface SealedSubscriberOptions {
    * set. Default: `false`.
    */
   shreddedAsNull?: boolean;
+  /**
+   * Fail `initialize()` with `SEALED_WRONG_KEY` when a sample of an encrypted column holds values
+   * under key ids that `keys` (or an index under ids that `indexKeys`) lack: a wrong or incomplete
+   * key ring is found at startup, naming each column and missing id, not at the first unlucky
+   * read. Runs after `migrationsRun` and `synchronize`, reading `sampleRows` rows from each end of
+   * each table's primary key (see {@link checkStoredKeyIds}). A key ring only: with a KeyVault, call
+   * `checkStoredKeyIds(dataSource)` after `vault.load()`. Default: `false`.
+   */
+  checkKeyIds?: boolean | KeyIdCheckOptions;
 }
 
 /**
@@ -167,6 +177,15 @@ export function sealedSubscriber(options: SealedSubscriberOptions): new () => Se
     shreddedAsNull: options.shreddedAsNull ?? false,
     ...(indexKeys ? { indexKeys } : {}),
   });
+  if (options.checkKeyIds) {
+    if (isKeyVault(keys)) {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        'checkKeyIds needs a KeyRing: a KeyVault loads after initialize(), so call checkStoredKeyIds(dataSource) after vault.load()',
+      );
+    }
+    checkKeyIdsAtInitialize(cipher, options.checkKeyIds === true ? {} : options.checkKeyIds);
+  }
   const sealer = new EntitySealer(cipher);
   const guardQueries = options.guardQueries ?? true;
   class SealedSubscriber extends SealedSubscriberBase {
