@@ -1,5 +1,6 @@
 export { SealedError, printable, type SealedErrorCode, type SealedErrorContext } from './errors';
 export { Encrypted, type EncryptedOptions, type SealedColumnType } from './metadata/encrypted';
+export { encryptedColumn, sealedEntitySchema, type EncryptedColumnOptions } from './metadata/entity-schema';
 export type { BlindIndexOptions, Normalization } from './metadata/blind-index';
 export type { ValueType } from './codec/value-type';
 export { sealedLength } from './envelope/format';

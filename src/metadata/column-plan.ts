@@ -5,7 +5,7 @@ import type { ValueType } from '../codec/value-type';
 import { bindingBytes } from '../envelope/sealer';
 import { printable, SealedError } from '../errors';
 import type { BlindIndexSpec } from './blind-index';
-import { sealedPropertySpec } from './registry';
+import { sealedSpecOf } from './registry';
 import { padsValues, readsBackExactly, typeName } from '../codec/key-text';
 
 /** Everything the subscriber needs about one encrypted column of one entity. */
@@ -51,7 +51,7 @@ export function sealedColumnsOf(metadata: EntityMetadata): readonly SealedColumn
 function buildPlan(metadata: EntityMetadata): readonly SealedColumn[] {
   const out: SealedColumn[] = [];
   for (const column of metadata.columns) {
-    const spec = sealedPropertySpec(column.target, column.propertyName);
+    const spec = sealedSpecOf(column);
     if (!spec) continue;
     const length = textTypeLimit(metadata, column) ?? (Number(driverLength(metadata, column)) || undefined);
     out.push({
@@ -110,7 +110,7 @@ function scopeColumnOf(metadata: EntityMetadata, column: ColumnMetadata, propert
   const found = metadata.columns.find((c) => c.propertyPath === property);
   const where = { entity: metadata.name, column: column.propertyPath };
   if (!found) throw new SealedError('SEALED_CONFIG', `the scope property ${property} is not a column of the entity`, where);
-  if (sealedPropertySpec(found.target, found.propertyName))
+  if (sealedSpecOf(found))
     throw new SealedError('SEALED_CONFIG', `the scope property ${property} is encrypted: a scope must be readable to choose a key`, where);
   if (padsValues(found))
     throw new SealedError('SEALED_CONFIG', `the scope property ${property} is of type char, which the database pads or trims: use varchar`, where);

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { Column, Index } from 'typeorm';
+import { Column, Index, type ColumnOptions } from 'typeorm';
 import { encodeValue } from '../codec/codec';
 import { VALUE_TYPES, valueTypeOfDesignType, type ValueType } from '../codec/value-type';
 import { envelopeLength, sealedLength } from '../envelope/format';
 import { SealedError } from '../errors';
-import { blindIndexLength, resolveBlindIndex, type BlindIndexOptions } from './blind-index';
-import { registerSealedProperty } from './registry';
+import { blindIndexLength, resolveBlindIndex, type BlindIndexOptions, type BlindIndexSpec } from './blind-index';
+import { registerSealedProperty, type SealedPropertySpec } from './registry';
 import { failClosedTransformer } from './fail-closed-transformer';
 
 /** Database column types that can hold an envelope (text, ASCII-safe). */
@@ -119,66 +119,104 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
   return (target, propertyKey) => {
     const entity = (target as { constructor: { name: string } }).constructor.name;
     const property = String(propertyKey);
-    const where = { entity, column: property };
-    for (const key of Object.keys(options)) {
-      const reason = REFUSED_OPTIONS[key];
-      if (reason) throw new SealedError('SEALED_CONFIG', `@Encrypted does not take option "${key}": ${reason}`, where);
-      if (!OPTIONS.includes(key as keyof EncryptedOptions)) {
-        throw new SealedError('SEALED_CONFIG', `@Encrypted has no option "${key}"; it takes ${OPTIONS.join(', ')}`, where);
-      }
+    const designType: unknown = Reflect.getMetadata('design:type', target, propertyKey);
+    const column = resolveEncrypted('@Encrypted', options, { entity, column: property }, () => valueTypeOfDesignType(designType), designType !== undefined);
+    Column({ ...column.options, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
+    if (column.index) {
+      Column(column.index.options)(target, column.index.spec.property);
+      Index({ unique: column.index.spec.unique })(target, column.index.spec.property);
     }
-    const choices = VALUE_TYPES.map((t) => `"${t}"`).join(' | ');
-    if (options.valueType !== undefined && !VALUE_TYPES.includes(options.valueType)) {
-      throw new SealedError('SEALED_CONFIG', `valueType ${JSON.stringify(options.valueType)} is not one of ${choices}`, where);
+    registerSealedProperty(target.constructor, property, column.spec);
+  };
+}
+
+/** An encrypted field's declaration, checked: its column's options, its blind index's, and what the subscriber needs. */
+export interface ResolvedEncrypted {
+  /** TypeORM column options of the field (without the transformer). */
+  options: ColumnOptions;
+  /** The blind index: its spec and its column's options. */
+  index?: { spec: BlindIndexSpec; options: ColumnOptions };
+  spec: SealedPropertySpec;
+}
+
+/**
+ * Checks the options of an encrypted field (`@Encrypted` or `encryptedColumn`) and resolves them;
+ * `inferValueType` gives the value type when the options do not (undefined: cannot tell), and
+ * `hasMetadata` says whether the compiler recorded the property's type at all.
+ */
+export function resolveEncrypted(
+  declaredBy: string,
+  options: EncryptedOptions,
+  where: { entity: string; column: string },
+  inferValueType: () => ValueType | undefined,
+  hasMetadata: boolean,
+): ResolvedEncrypted {
+  if (typeof options !== 'object' || options === null) throw new SealedError('SEALED_CONFIG', `${declaredBy} takes an options object`, where);
+  for (const key of Object.keys(options)) {
+    const reason = REFUSED_OPTIONS[key];
+    if (reason) throw new SealedError('SEALED_CONFIG', `${declaredBy} does not take option "${key}": ${reason}`, where);
+    if (!OPTIONS.includes(key as keyof EncryptedOptions)) {
+      throw new SealedError('SEALED_CONFIG', `${declaredBy} has no option "${key}"; it takes ${OPTIONS.join(', ')}`, where);
     }
-    const valueType = options.valueType ?? valueTypeOfDesignType(Reflect.getMetadata('design:type', target, propertyKey));
-    if (valueType === undefined) {
-      throw new SealedError(
-        'SEALED_CONFIG',
-        `cannot infer the value type: the property's type is a union (e.g. Date | null), an object type, or has no decorator metadata (emitDecoratorMetadata off); pass valueType: ${choices}`,
-        where,
-      );
-    }
-    const type = options.type ?? 'text';
-    if (!COLUMN_TYPES.includes(type)) {
-      throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
-    }
-    checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
-    const { valueType: _v, boundTo, type: _t, index: indexOption, scope, bindRow, ...columnOptions } = options;
-    if (bindRow !== undefined && typeof bindRow !== 'boolean') throw new SealedError('SEALED_CONFIG', 'bindRow must be true or false', where);
-    const index = indexOption === undefined || indexOption === (false as unknown) ? undefined : resolveBlindIndex(indexOption, valueType, property, where);
-    if (scope !== undefined && (typeof scope !== 'string' || !/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(scope))) {
-      throw new SealedError('SEALED_CONFIG', 'scope must name a property of the entity (e.g. "tenantId")', where);
-    }
-    if (scope !== undefined && index) {
-      throw new SealedError(
-        'SEALED_CONFIG',
-        'a field with a scope cannot have a blind index: index values are not scoped, so they would outlive a shredded scope',
-        where,
-      );
-    }
-    Column({ ...columnOptions, type, nullable: options.nullable ?? false, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
-    if (index) {
-      // The index column: nullable (rows written before the index existed hold NULL until the
-      // rotator's reindex fills them), never selected unless asked, written with the field.
-      Column({
-        type: 'varchar',
-        length: blindIndexLength(index.bits),
-        nullable: true,
-        select: false,
-        ...(typeof indexOption === 'object' && indexOption.column !== undefined ? { name: indexOption.column } : {}),
-        ...(options.insert !== undefined ? { insert: options.insert } : {}),
-        ...(options.update !== undefined ? { update: options.update } : {}),
-      })(target, index.property);
-      Index({ unique: index.unique })(target, index.property);
-    }
-    registerSealedProperty(target.constructor, property, {
+  }
+  const choices = VALUE_TYPES.map((t) => `"${t}"`).join(' | ');
+  if (options.valueType !== undefined && !VALUE_TYPES.includes(options.valueType)) {
+    throw new SealedError('SEALED_CONFIG', `valueType ${JSON.stringify(options.valueType)} is not one of ${choices}`, where);
+  }
+  const valueType = options.valueType ?? inferValueType();
+  if (valueType === undefined) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      hasMetadata
+        ? `cannot infer the value type: the property's type is a union (e.g. Date | null) or an object type, which TypeScript records as Object; pass valueType: ${choices}`
+        : 'cannot infer the value type: the compiler recorded no type for the property (no design:type metadata: tsx, esbuild, Vite and ' +
+            `swc without decoratorMetadata compile decorators without it, even with emitDecoratorMetadata on); pass valueType: ${choices}`,
+      where,
+    );
+  }
+  const type = options.type ?? 'text';
+  if (!COLUMN_TYPES.includes(type)) {
+    throw new SealedError('SEALED_CONFIG', `column type ${JSON.stringify(type)} cannot hold an envelope; use one of ${COLUMN_TYPES.join(', ')}`, where);
+  }
+  checkColumnFits(type, options.length ?? FIXED_LENGTH[type], valueType, where);
+  const { valueType: _v, boundTo, type: _t, index: indexOption, scope, bindRow, ...columnOptions } = options;
+  if (bindRow !== undefined && typeof bindRow !== 'boolean') throw new SealedError('SEALED_CONFIG', 'bindRow must be true or false', where);
+  const index = indexOption === undefined || indexOption === (false as unknown) ? undefined : resolveBlindIndex(indexOption, valueType, where.column, where);
+  if (scope !== undefined && (typeof scope !== 'string' || !/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(scope))) {
+    throw new SealedError('SEALED_CONFIG', 'scope must name a property of the entity (e.g. "tenantId")', where);
+  }
+  if (scope !== undefined && index) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      'a field with a scope cannot have a blind index: index values are not scoped, so they would outlive a shredded scope',
+      where,
+    );
+  }
+  return {
+    options: { ...columnOptions, type, nullable: options.nullable ?? false },
+    // The index column: nullable (rows written before the index existed hold NULL until the
+    // rotator's reindex fills them), never selected unless asked, written with the field.
+    ...(index && {
+      index: {
+        spec: index,
+        options: {
+          type: 'varchar',
+          length: blindIndexLength(index.bits),
+          nullable: true,
+          select: false,
+          ...(typeof indexOption === 'object' && indexOption.column !== undefined ? { name: indexOption.column } : {}),
+          ...(options.insert !== undefined ? { insert: options.insert } : {}),
+          ...(options.update !== undefined ? { update: options.update } : {}),
+        },
+      },
+    }),
+    spec: {
       valueType,
       boundTo: boundTo ?? {},
       ...(index ? { index } : {}),
       ...(scope ? { scope } : {}),
       ...(bindRow ? { bindRow } : {}),
-    });
+    },
   };
 }
 

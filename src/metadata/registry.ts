@@ -31,6 +31,27 @@ export function registerSealedProperty(target: object, property: string, spec: S
 }
 
 /** The spec of a property declared with `@Encrypted()` on `target` (the declaring class). */
-export function sealedPropertySpec(target: unknown, property: string): SealedPropertySpec | undefined {
+function sealedPropertySpec(target: unknown, property: string): SealedPropertySpec | undefined {
   return typeof target === 'function' ? properties.get(target)?.get(property) : undefined;
+}
+
+const CARRIED_SPEC = Symbol.for('typeorm-sealed.v1.carried-spec');
+
+/**
+ * Puts the spec of an `EntitySchema` field (`sealedEntitySchema`) on its column's fail-closed
+ * transformer, which TypeORM copies into the column's metadata: a schema may have no class to key
+ * the registry by, and its name is not unique across DataSources.
+ */
+export function carrySpec<T extends object>(transformer: T, spec: SealedPropertySpec): T {
+  Object.defineProperty(transformer, CARRIED_SPEC, { value: spec });
+  return transformer;
+}
+
+/**
+ * The spec of an encrypted column: declared with `@Encrypted()` (by its class and property), or
+ * carried by its transformer (`sealedEntitySchema`). Ask before the sealed subscriber removes the
+ * transformer: the column plan (`sealedColumnsOf`) keeps what it found.
+ */
+export function sealedSpecOf(column: { target: unknown; propertyName: string; transformer?: unknown }): SealedPropertySpec | undefined {
+  return sealedPropertySpec(column.target, column.propertyName) ?? (column.transformer as { [CARRIED_SPEC]?: SealedPropertySpec } | undefined)?.[CARRIED_SPEC];
 }

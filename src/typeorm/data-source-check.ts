@@ -50,6 +50,18 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
   }
   const cipher = cipherSubscribersOf(dataSource)[0]?.[FIELD_CIPHER];
   for (const metadata of dataSource.entityMetadatas) {
+    const unwired = metadata.columns.find(
+      (column) =>
+        (column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED] && !sealedColumnsOf(metadata).some((sc) => sc.column === column),
+    );
+    if (unwired) {
+      return new SealedError(
+        'SEALED_CONFIG',
+        'the column was declared with encryptedColumn(...) in an EntitySchema that was not made with sealedEntitySchema(...), so it is not encrypted: ' +
+          'make the schema with sealedEntitySchema({ ... }) instead of new EntitySchema({ ... })',
+        { entity: metadata.name, column: unwired.propertyPath },
+      );
+    }
     const indexed = sealedColumnsOf(metadata).find((sc) => sc.index);
     if (cipher && !cipher.indexKeys && indexed) {
       return new SealedError(

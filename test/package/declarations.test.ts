@@ -8,17 +8,19 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 const CONSUMER = `import 'reflect-metadata';
 import { DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
-import { Encrypted, KeyRing, KeyRotator, generateKey, openRawRows, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+import { Encrypted, KeyRing, KeyRotator, checkStoredKeyIds, encryptedColumn, generateKey, openRawRows, sealedEntitySchema, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
 
 @Entity()
 export class User {
   @PrimaryGeneratedColumn() id!: number;
   @Encrypted() email!: string;
 }
-export const dataSource = new DataSource({ type: 'postgres', entities: [User], subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })] });
+export const Note = sealedEntitySchema<{ id: number; body: string }>({ name: 'Note', columns: { id: { type: Number, primary: true }, body: encryptedColumn({ index: true }) } });
+export const dataSource = new DataSource({ type: 'postgres', entities: [User, Note], subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }), checkKeyIds: { sampleRows: 10 } })] });
 export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
   await widenColumn(queryRunner, 'user', 'email');
   openRawRows(dataSource, User, []);
+  await checkStoredKeyIds(dataSource);
   return KeyRotator.forMigration(queryRunner).encryptExisting();
 }
 `;

@@ -1,5 +1,5 @@
 import { Encrypted } from '../../../src/metadata/encrypted';
-import { sealedPropertySpec } from '../../../src/metadata/registry';
+import { sealedSpecOf } from '../../../src/metadata/registry';
 import { sealedLength } from '../../../src/envelope/format';
 
 function declare(options: Parameters<typeof Encrypted>[0], designType?: unknown): () => void {
@@ -24,12 +24,15 @@ describe('@Encrypted', () => {
     class Account {}
     Reflect.defineMetadata('design:type', designType, Account.prototype, 'secret');
     Encrypted()(Account.prototype, 'secret');
-    expect(sealedPropertySpec(Account, 'secret')).toEqual({ valueType, boundTo: {} });
+    expect(sealedSpecOf({ target: Account, propertyName: 'secret' })).toEqual({ valueType, boundTo: {} });
   });
 
   it('asks for valueType when it cannot infer it, never guessing JSON for a union', () => {
     expect(declare({})).toThrow(/SEALED_CONFIG: Account.secret: cannot infer the value type.*pass valueType/);
-    expect(declare({}, Object)).toThrow(/a union \(e.g. Date \| null\), an object type/); // what tsc emits for Date | null
+    // No design:type at all: what tsx and esbuild emit, whatever emitDecoratorMetadata says.
+    expect(declare({})).toThrow(/the compiler recorded no type for the property \(no design:type metadata: tsx, esbuild/);
+    expect(declare({})).not.toThrow(/emitDecoratorMetadata off/);
+    expect(declare({}, Object)).toThrow(/a union \(e.g. Date \| null\) or an object type, which TypeScript records as Object/); // what tsc emits for Date | null
     expect(declare({ valueType: 'string' })).not.toThrow();
     expect(declare({ valueType: 'json' }, Object)).not.toThrow();
   });
