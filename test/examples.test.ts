@@ -1,5 +1,6 @@
 // Runs every example under examples/ and checks what it prints.
 import { main as demo } from '../examples/demo';
+import { main as entitySchema } from '../examples/entity-schema';
 import { main as legacyPlaintext } from '../examples/legacy-plaintext';
 import { main as login } from '../examples/login';
 import { main as migrations } from '../examples/migrations';
@@ -22,6 +23,16 @@ describe('examples', () => {
     expect(text).toMatch(new RegExp(`its stored index value: ${indexKey}:[0-9a-f]{32}$`, 'm'));
     expect(text).toContain('SEALED_UNSUPPORTED_QUERY: Patient.diagnosis');
     expect(text).toMatch(/SEALED_TAMPERED: Patient\.bornOn \(id=1\)/);
+  });
+
+  it('entity-schema seals EntitySchema columns and fails a restart with a ring missing the key at initialize()', async () => {
+    const text = await output(entitySchema);
+    expect(text).toContain('found by e-mail: Ada, born 1815-12-10');
+    expect(text).toMatch(/at rest: sealed:1:x:[0-9a-f]{8}:/);
+    expect(text).toMatch(
+      /initialize\(\) failed: SEALED_WRONG_KEY: Patient\.email \[key [0-9a-f]{8}\]: key id check: .*Patient\.email under [0-9a-f]{8}; Patient\.bornOn under/,
+    );
+    expect(text).toContain('initialize() succeeded; Ada@Example.com');
   });
 
   it('legacy-plaintext reads plaintext, seals rows as they are written, then the rest in bulk', async () => {
