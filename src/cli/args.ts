@@ -31,6 +31,8 @@ export interface CliArgs {
   scope?: string;
   keysEnv?: string;
   indexKeysEnv?: string;
+  /** `--dotenv <file>`: a `.env` file read into the environment before the data source file is loaded. */
+  envFile?: string;
 }
 
 /** A command line that does not parse; the message says what was wrong. Exit code 2. */
@@ -83,6 +85,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       args.scope = value();
     } else if (name === '--index-keys-env') {
       args.indexKeysEnv = value();
+    } else if (name === '--dotenv') {
+      args.envFile = value();
     } else if (name === '--batch-size' || name === '--max-failures') {
       const text = value();
       const n = Number(text);

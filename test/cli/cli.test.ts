@@ -149,6 +149,20 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(failed.stderr).not.toContain('no-such-key-file');
   });
 
+  it('reads --dotenv before loading the data source file; variables already set win; a missing file is exit 3', async () => {
+    const { TYPEORM_SEALED_KEYS: keys, ...withoutKeys } = env;
+    const file = join(dir, '.env');
+    writeFileSync(file, `# keys for the CLI\nTYPEORM_SEALED_KEYS="${keys}"\n`);
+    const fromFile = await cli(['census', '--dotenv', file, '-d', FIXTURE], withoutKeys);
+    expect(fromFile.stdout).toContain(`* active key ${ring.activeKeyId}`);
+    const set = await cli(['census', '--dotenv', file, '-d', FIXTURE], { ...withoutKeys, TYPEORM_SEALED_KEYS: `${oldKey},${newKey}` });
+    expect(set.stdout).toContain(`* active key ${oldRing.activeKeyId}`);
+    const missing = await cli(['census', '--dotenv', join(dir, newKey.replace(/\//g, '_')), '-d', FIXTURE], env);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('cannot read the file given with --dotenv (ENOENT; the argument is not shown');
+    expect(missing.stderr).not.toContain(newKey.replace(/\//g, '_').slice(0, 12));
+  });
+
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {
     const unknown = await run('rotate', '--entity', 'Nope');
     expect(unknown.code).toBe(2);
