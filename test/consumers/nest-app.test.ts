@@ -1,6 +1,7 @@
-// examples/nest-app as a user runs it: installed with the packed typeorm-sealed (NestJS 12,
-// TypeORM 0.3, PostgreSQL), compiled with tsc, started, and driven over HTTP; then the CLI runs
-// against the same configuration (`-d dist/app.module.js`, keys from its .env) to count and rotate.
+// examples/nest-app as a user runs it: installed with the packed typeorm-sealed (NestJS 12 in an
+// ES module project, TypeORM 0.3, PostgreSQL), compiled with tsc, started, and driven over HTTP;
+// then the CLI runs against the same configuration (`-d dist/app.module.js`, keys from its .env)
+// to count and rotate. CommonJS Nest modules are covered by test/cli (NestJS 11).
 import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ async function http(method: 'GET' | 'POST', url: string, body?: object): Promise
 
 const onPostgres = testDialects().includes('postgres') ? describe : describe.skip;
 
-onPostgres('examples/nest-app (NestJS 12, TypeORM 0.3, PostgreSQL) installed from the packed tarball', () => {
+onPostgres('examples/nest-app (NestJS 12, ES modules, TypeORM 0.3, PostgreSQL) installed from the packed tarball', () => {
   let project: ConsumerProject | undefined;
   const [oldKey, newKey, indexKey] = [generateKey(), generateKey(), generateKey()];
   const writeEnv = (keys: string) =>

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { KeyRing, keyRingFromFile, sealedSubscriber } from 'typeorm-sealed';
-import { UsersModule } from './users/users.module';
+import { UsersModule } from './users/users.module.js';
 
 /**
  * The application, and what `typeorm-sealed -d dist/app.module.js` starts (without HTTP) to run

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, NotFoundException, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { User } from './user.entity';
-import { UsersService } from './users.service';
+import { User } from './user.entity.js';
+import { UsersService } from './users.service.js';
 
 /** PostgreSQL's unique_violation: here, the e-mail address's unique blind index. */
 const UNIQUE_VIOLATION = '23505';

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { SealedTypeOrmModule } from 'typeorm-sealed/nest';
-import { User } from './user.entity';
-import { UsersController } from './users.controller';
-import { UsersService } from './users.service';
+import { User } from './user.entity.js';
+import { UsersController } from './users.controller.js';
+import { UsersService } from './users.service.js';
 
 @Module({
   imports: [SealedTypeOrmModule.forFeature([User])], // @InjectSealedRepository(User), and @InjectRepository(User)

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Repository } from 'typeorm';
 import { InjectSealedRepository } from 'typeorm-sealed/nest';
-import { User } from './user.entity';
+import { User } from './user.entity.js';
 
 @Injectable()
 export class UsersService {
