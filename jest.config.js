@@ -15,7 +15,7 @@ const common = {
   transform: { '^.+\\.(t|j)s$': swc },
   // @noble/* v2 ships ESM only: let swc turn it into CommonJS for jest's module system.
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
-  moduleNameMapper: { '^typeorm-sealed$': '<rootDir>/src/index.ts' },
+  moduleNameMapper: { '^typeorm-sealed$': '<rootDir>/src/index.ts', '^typeorm-sealed/nest$': '<rootDir>/src/nest/index.ts' },
   testEnvironment: 'node',
   // test/consumers/projects holds consumer projects' own sources and tests, run inside them.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/projects/'],

@@ -33,13 +33,15 @@ export interface CliArgs {
   scope?: string;
   keysEnv?: string;
   indexKeysEnv?: string;
+  /** `--dotenv <file>`: a `.env` file read into the environment before the data source file is loaded. */
+  envFile?: string;
 }
 
 /** A command line that does not parse; the message says what was wrong. Exit code 2. */
 export class UsageError extends Error {}
 
 type BooleanField = { [K in keyof CliArgs]-?: CliArgs[K] extends boolean ? K : never }[keyof CliArgs];
-type TextField = 'dataSource' | 'keysEnv' | 'indexKeysEnv' | 'scope' | 'entities';
+type TextField = 'dataSource' | 'keysEnv' | 'indexKeysEnv' | 'scope' | 'entities' | 'envFile';
 type CountField = 'batchSize' | 'maxFailures';
 
 /** Every option: its field in CliArgs, and whether it takes a value (and what kind). */
@@ -60,6 +62,7 @@ const OPTIONS: Record<string, { short?: string; boolean: BooleanField } | { shor
   'keys-env': { text: 'keysEnv' },
   'index-keys-env': { text: 'indexKeysEnv' },
   scope: { text: 'scope' },
+  dotenv: { text: 'envFile' },
   'batch-size': { count: 'batchSize' },
   'max-failures': { count: 'maxFailures' },
 };

@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
 import { printable, SealedError } from '../errors';
+import { DataSourceFileError } from './data-source-file-error';
+import { nestModuleDataSource } from './nest-data-source';
 
-/** The data source file could not be loaded or exports no DataSource. Exit code 3. */
-export class DataSourceFileError extends Error {}
+export { DataSourceFileError };
 
 const isDataSource = (value: unknown): value is DataSource =>
   typeof value === 'object' && value !== null && typeof (value as DataSource).initialize === 'function' && 'options' in value;
@@ -15,7 +16,9 @@ const isDataSource = (value: unknown): value is DataSource =>
  * the only exported DataSource. CommonJS and ES modules both work; TypeScript files need a loader
  * (compile them, or run the CLI under one such as `node --import tsx`). A default export may also
  * be a promise of the DataSource (`module.exports = (async () => new DataSource({ ... await
- * keyRingFromFile(...) ... }))()`), for keys loaded asynchronously in a CommonJS file.
+ * keyRingFromFile(...) ... }))()`), for keys loaded asynchronously in a CommonJS file. A file
+ * that exports no DataSource but a Nest module gives the DataSource its TypeOrmModule makes
+ * (see {@link nestModuleDataSource}).
  */
 export async function loadDataSource(file: string): Promise<DataSource> {
   const path = resolve(process.cwd(), file);
@@ -42,7 +45,11 @@ export async function loadDataSource(file: string): Promise<DataSource> {
   }
   const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, ...Object.values(module)];
   const found = [...new Set(candidates.filter(isDataSource))];
-  if (found.length === 0) throw new DataSourceFileError(`${shown} exports no DataSource (export one as default or by name)`);
+  if (found.length === 0) {
+    const fromNest = await nestModuleDataSource(path, module, shown);
+    if (fromNest) return fromNest;
+    throw new DataSourceFileError(`${shown} exports no DataSource (export one as default or by name) and no Nest module`);
+  }
   if (found.length > 1 && !isDataSource(module.default))
     throw new DataSourceFileError(`${shown} exports ${found.length} DataSources; export the one to use as default`);
   return isDataSource(module.default) ? module.default : found[0]!;

@@ -10,6 +10,7 @@ import { parseArgs, UsageError, type CliArgs, type Command } from './args';
 import { describeForeignError } from './foreign-error';
 import { formatCensus, formatReport, toJson } from './format';
 import { DataSourceFileError, loadDataSource } from './load-data-source';
+import { EnvFileError, loadEnvFile } from './env-file';
 import { EXIT } from './exit';
 import { keysUsageError, runKeys } from './keys-command';
 import { progressPrinter, type ProgressStream } from './progress';
@@ -30,7 +31,11 @@ Commands:
 
 Run "typeorm-sealed <command> --help" for the options of a command.`;
 
-const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
+const ENV_FILE_OPTION = `  --dotenv <file>          read this .env file (NAME=value lines) into the environment first, for
+                           the data source file and the key variables; variables already set win`;
+const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI,
+                           or a Nest module: started without HTTP, its TypeOrmModule's default DataSource
+${ENV_FILE_OPTION}
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
   --scope <scope>          rotate: only values under data keys of this key scope (KeyVault)
   --keys-env <NAME>        read the key ring from this environment variable instead of the
@@ -72,6 +77,7 @@ sealed_data_keys). Processes see changes when they reload the vault or restart.
                          with --dry-run, the report of what it would make unreadable
 
   -d, --dataSource <file>  file exporting the DataSource, as for the other commands
+${ENV_FILE_OPTION}
   --json                   print the result as JSON on stdout
   --yes                    confirm shred
   -h, --help               this help
@@ -268,9 +274,9 @@ async function runWalk(command: Exclude<Command, 'generate-key' | 'keys'>, args:
 }
 
 /**
- * Loads and initializes the DataSource of `-d`, runs `work` on it and destroys it; maps errors to
- * exit codes: the data source file, the connection and every SealedError but SEALED_WRITE_FAILED
- * are "could not start" (3), anything else "stopped midway" (4).
+ * Reads `--dotenv`, loads and initializes the DataSource of `-d`, runs `work` on it and destroys
+ * it; maps errors to exit codes: the .env file, the data source file, the connection and every
+ * SealedError but SEALED_WRITE_FAILED are "could not start" (3), anything else "stopped midway" (4).
  */
 async function withDataSource(
   command: Command,
@@ -281,6 +287,7 @@ async function withDataSource(
 ): Promise<number> {
   let dataSource: DataSource | undefined;
   try {
+    if (args.envFile !== undefined) loadEnvFile(args.envFile, io.env);
     dataSource = await loadDataSource(args.dataSource!);
     if (!dataSource.isInitialized) {
       try {
@@ -295,7 +302,7 @@ async function withDataSource(
     interrupt();
     // A statement the database refused mid-run (SEALED_WRITE_FAILED) stops a walk that may have
     // committed batches already: that is exit 4, not "could not start".
-    if (e instanceof DataSourceFileError || (e instanceof SealedError && e.code !== 'SEALED_WRITE_FAILED')) {
+    if (e instanceof DataSourceFileError || e instanceof EnvFileError || (e instanceof SealedError && e.code !== 'SEALED_WRITE_FAILED')) {
       io.stderr.write(`typeorm-sealed: ${e.message}\n`);
       return EXIT.config;
     }

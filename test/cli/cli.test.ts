@@ -64,6 +64,18 @@ describe('typeorm-sealed generate-key and usage', () => {
     }
   });
 
+  it('exits 3 when a Nest module given to -d cannot start, or makes no DataSource, saying which', async () => {
+    const nest = join(__dirname, 'fixtures', 'nest-module.js');
+    const env = { CLI_DIALECT: 'postgres', CLI_PORT: '1', TYPEORM_SEALED_KEYS: generateKey() };
+    const down = await cli(['census', '-d', nest], env);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/cannot start the Nest module DatabaseModule of .*nest-module\.js: .*ECONNREFUSED/);
+    const empty = await cli(['census', '-d', nest], { ...env, CLI_NEST_WITHOUT_TYPEORM: '1' });
+    expect(empty.code).toBe(3);
+    expect(empty.stderr).toContain('the Nest module DatabaseModule of');
+    expect(empty.stderr).toContain('has no default DataSource: import TypeOrmModule.forRoot() or forRootAsync() (without a name) in it');
+  }, 60_000);
+
   it('does not echo a -d argument that names no file (a key put in the wrong place)', async () => {
     const key = generateKey();
     const { code, stderr, stdout } = await run(['census', '-d', key]);
@@ -147,6 +159,29 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(failed.code).toBe(3);
     expect(failed.stderr).toContain('its exported promise failed: SEALED_INVALID_KEY: the key file cannot be read (ENOENT)');
     expect(failed.stderr).not.toContain('no-such-key-file');
+  });
+
+  it('takes a Nest module for -d: the DataSource its TypeOrmModule makes, with stdout holding only the report', async () => {
+    const viaNest = await cli(['census', '--json', '-d', join(__dirname, 'fixtures', 'nest-module.js')], env);
+    const viaFile = await run('census', '--json');
+    expect(viaNest.code).toBe(viaFile.code);
+    const columns = (out: string) => (JSON.parse(out) as { columns: unknown[] }).columns;
+    expect(columns(viaNest.stdout)).toEqual(columns(viaFile.stdout));
+    expect(viaNest.stderr).toBe('');
+  }, 60_000);
+
+  it('reads --dotenv before loading the data source file; variables already set win; a missing file is exit 3', async () => {
+    const { TYPEORM_SEALED_KEYS: keys, ...withoutKeys } = env;
+    const file = join(dir, '.env');
+    writeFileSync(file, `# keys for the CLI\nTYPEORM_SEALED_KEYS="${keys}"\n`);
+    const fromFile = await cli(['census', '--dotenv', file, '-d', FIXTURE], withoutKeys);
+    expect(fromFile.stdout).toContain(`* active key ${ring.activeKeyId}`);
+    const set = await cli(['census', '--dotenv', file, '-d', FIXTURE], { ...withoutKeys, TYPEORM_SEALED_KEYS: `${oldKey},${newKey}` });
+    expect(set.stdout).toContain(`* active key ${oldRing.activeKeyId}`);
+    const missing = await cli(['census', '--dotenv', join(dir, newKey.replace(/\//g, '_')), '-d', FIXTURE], env);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('cannot read the file given with --dotenv (ENOENT; the argument is not shown');
+    expect(missing.stderr).not.toContain(newKey.replace(/\//g, '_').slice(0, 12));
   });
 
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {

@@ -25,6 +25,7 @@ describe('CLI arguments', () => {
     });
     expect(parseArgs(['census', '--dataSource=ds.js']).dataSource).toBe('ds.js');
     expect(parseArgs(['census', '-dds.js']).dataSource).toBe('ds.js');
+    expect(parseArgs(['census', '--dotenv', '.env', '-d', 'dist/app.module.js']).envFile).toBe('.env');
     expect(parseArgs(['keys', 'shred', '--scope', 'tenant-1', '--yes'])).toMatchObject({ command: 'keys', keyAction: 'shred', scope: 'tenant-1', yes: true });
     expect(parseArgs(['keys', 'activate', '0123abcd']).keyId).toBe('0123abcd');
     expect(parseArgs(['rotate', '-h']).help).toBe(true);
