@@ -5,6 +5,14 @@ import { INTERNAL_QUERY_MARKER } from '../internal-query';
 /** How a batch SELECT locks its rows: skip rows another process holds, wait for them, or read only. */
 export type RowLock = 'skip' | 'wait' | 'none';
 
+/**
+ * How a database's SQL text is written, for reading statements back: PostgreSQL binds `$1`, `$2`,
+ * nests block comments and has `E'...'` and dollar-quoted strings; MySQL/MariaDB bind `?` (and
+ * `??`), take backslash escapes in quoted text and `#` comments; SQLite binds `?` and `?NNN` and
+ * quotes identifiers in `[...]` too.
+ */
+export type SqlLexicon = 'postgres' | 'mysql' | 'sqlite';
+
 /** What the rotator's SQL needs to know about one kind of database. */
 export interface Dialect {
   /** Prefix that makes `=` compare strings exactly (MySQL/MariaDB compare case-insensitively by default). */
