@@ -13,8 +13,10 @@ export type RowLock = 'skip' | 'wait' | 'none';
  */
 export type SqlLexicon = 'postgres' | 'mysql' | 'sqlite';
 
-/** What the rotator's SQL needs to know about one kind of database. */
+/** What the rotator's SQL, and the log's reading of statements, need to know about one kind of database. */
 export interface Dialect {
+  /** How its SQL text is written. */
+  readonly lexicon: SqlLexicon;
   /** Prefix that makes `=` compare strings exactly (MySQL/MariaDB compare case-insensitively by default). */
   readonly binary: string;
   /**
@@ -102,6 +104,7 @@ const asIs = (column: string) => column;
 const uncapped = async () => undefined;
 
 const postgres: Dialect = {
+  lexicon: 'postgres',
   binary: '',
   asText: (column) => `CAST(${column} AS text)`,
   lock: LOCKING,
@@ -118,6 +121,7 @@ const postgres: Dialect = {
 };
 
 const mysql: Dialect = {
+  lexicon: 'mysql',
   binary: 'BINARY ',
   asText: asIs,
   lock: LOCKING,
@@ -141,6 +145,7 @@ const mysql: Dialect = {
 };
 
 const sqliteBase = {
+  lexicon: 'sqlite',
   binary: '',
   asText: asIs,
   lock: { skip: '', wait: '', none: '' },
@@ -200,11 +205,17 @@ export async function retrying<T>(dialect: Dialect, work: () => Promise<T>): Pro
   }
 }
 
+/** The dialect of a DataSource's driver, or undefined for a driver this library does not support. */
+export function findDialect(dataSource: DataSource): Dialect | undefined {
+  const type = String(dataSource.driver.options.type);
+  return Object.hasOwn(DIALECTS, type) ? DIALECTS[type] : undefined;
+}
+
 /** The dialect of a DataSource's driver; `SEALED_CONFIG` naming the supported ones for any other. */
 export function dialectOf(dataSource: DataSource): Dialect {
-  const type = String(dataSource.driver.options.type);
-  const dialect = DIALECTS[type];
+  const dialect = findDialect(dataSource);
   if (!dialect) {
+    const type = String(dataSource.driver.options.type);
     throw new SealedError(
       'SEALED_CONFIG',
       `the rotator does not support the "${type.replace(/[^a-z0-9-]/gi, '')}" driver; it supports ${Object.keys(DIALECTS).join(', ')}`,

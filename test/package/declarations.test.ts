@@ -7,15 +7,20 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const CONSUMER = `import 'reflect-metadata';
-import { DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
-import { Encrypted, KeyRing, KeyRotator, generateKey, openRawRows, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+import { AdvancedConsoleLogger, DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
+import { Encrypted, KeyRing, KeyRotator, generateKey, openRawRows, redactingLogger, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
 
 @Entity()
 export class User {
   @PrimaryGeneratedColumn() id!: number;
   @Encrypted() email!: string;
 }
-export const dataSource = new DataSource({ type: 'postgres', entities: [User], subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })] });
+export const dataSource = new DataSource({
+  type: 'postgres',
+  entities: [User],
+  subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }) })],
+  logger: redactingLogger(new AdvancedConsoleLogger(['query', 'error']), { maskAll: false }),
+});
 export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
   await widenColumn(queryRunner, 'user', 'email');
   openRawRows(dataSource, User, []);
