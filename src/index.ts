@@ -21,6 +21,7 @@ export { checkStoredKeyIds, type KeyIdCheckOptions } from './typeorm/stored-key-
 export { sealedWhere, sealedMatches } from './typeorm/sealed-where';
 export { openRawRows, type OpenRawRowsOptions } from './typeorm/raw-rows';
 export { widenColumn, type WidenColumnOptions } from './typeorm/widen-column';
+export { redactingLogger, type RedactingLoggerOptions } from './logging/redacting-logger';
 export { KeyRotator, type KeyRotatorOptions } from './rotation/key-rotator';
 export type {
   RotationMode,

@@ -5,8 +5,18 @@ import { INTERNAL_QUERY_MARKER } from '../internal-query';
 /** How a batch SELECT locks its rows: skip rows another process holds, wait for them, or read only. */
 export type RowLock = 'skip' | 'wait' | 'none';
 
-/** What the rotator's SQL needs to know about one kind of database. */
+/**
+ * How a database's SQL text is written, for reading statements back: PostgreSQL binds `$1`, `$2`,
+ * nests block comments and has `E'...'` and dollar-quoted strings; MySQL/MariaDB bind `?` (and
+ * `??`), take backslash escapes in quoted text and `#` comments; SQLite binds `?` and `?NNN` and
+ * quotes identifiers in `[...]` too.
+ */
+export type SqlLexicon = 'postgres' | 'mysql' | 'sqlite';
+
+/** What the rotator's SQL, and the log's reading of statements, need to know about one kind of database. */
 export interface Dialect {
+  /** How its SQL text is written. */
+  readonly lexicon: SqlLexicon;
   /** Prefix that makes `=` compare strings exactly (MySQL/MariaDB compare case-insensitively by default). */
   readonly binary: string;
   /**
@@ -94,6 +104,7 @@ const asIs = (column: string) => column;
 const uncapped = async () => undefined;
 
 const postgres: Dialect = {
+  lexicon: 'postgres',
   binary: '',
   asText: (column) => `CAST(${column} AS text)`,
   lock: LOCKING,
@@ -110,6 +121,7 @@ const postgres: Dialect = {
 };
 
 const mysql: Dialect = {
+  lexicon: 'mysql',
   binary: 'BINARY ',
   asText: asIs,
   lock: LOCKING,
@@ -133,6 +145,7 @@ const mysql: Dialect = {
 };
 
 const sqliteBase = {
+  lexicon: 'sqlite',
   binary: '',
   asText: asIs,
   lock: { skip: '', wait: '', none: '' },
@@ -192,11 +205,17 @@ export async function retrying<T>(dialect: Dialect, work: () => Promise<T>): Pro
   }
 }
 
+/** The dialect of a DataSource's driver, or undefined for a driver this library does not support. */
+export function findDialect(dataSource: DataSource): Dialect | undefined {
+  const type = String(dataSource.driver.options.type);
+  return Object.hasOwn(DIALECTS, type) ? DIALECTS[type] : undefined;
+}
+
 /** The dialect of a DataSource's driver; `SEALED_CONFIG` naming the supported ones for any other. */
 export function dialectOf(dataSource: DataSource): Dialect {
-  const type = String(dataSource.driver.options.type);
-  const dialect = DIALECTS[type];
+  const dialect = findDialect(dataSource);
   if (!dialect) {
+    const type = String(dataSource.driver.options.type);
     throw new SealedError(
       'SEALED_CONFIG',
       `the rotator does not support the "${type.replace(/[^a-z0-9-]/gi, '')}" driver; it supports ${Object.keys(DIALECTS).join(', ')}`,

@@ -33,6 +33,18 @@ const COLUMN_INFO = utf8ToBytes('typeorm-sealed/v1/blind-index-column\u0000');
 const INDEX_VALUE = /^([0-9a-f]{8}):[0-9a-f]+$/;
 
 /**
+ * Whether a value has the form of a blind index value, `<index key id>:<hex>`, under any key.
+ *
+ * @example
+ * ```ts
+ * looksLikeIndexValue('9f3a0c1d:5e8f03a2'); // true
+ * ```
+ */
+export function looksLikeIndexValue(value: unknown): value is string {
+  return typeof value === 'string' && INDEX_VALUE.test(value);
+}
+
+/**
  * Blind index values (FORMAT.md, "Blind indexes"): `<index key id>:<hex>`, the hex being the first
  * `bits / 4` digits of HMAC-SHA256(column key, plaintext), or of scrypt(plaintext, salt = column
  * key, N = 2^logN, r = 8, p = 1, 32 bytes) for a slow index. The column key is

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const CONSUMER = `import 'reflect-metadata';
-import { DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
-import { Encrypted, KeyRing, KeyRotator, checkStoredKeyIds, encryptedColumn, generateKey, openRawRows, sealedEntitySchema, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+import { AdvancedConsoleLogger, DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
+import { Encrypted, KeyRing, KeyRotator, checkStoredKeyIds, encryptedColumn, generateKey, openRawRows, redactingLogger, sealedEntitySchema, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
 
 @Entity()
 export class User {
@@ -16,7 +16,12 @@ export class User {
   @Encrypted() email!: string;
 }
 export const Note = sealedEntitySchema<{ id: number; body: string }>({ name: 'Note', columns: { id: { type: Number, primary: true }, body: encryptedColumn({ index: true }) } });
-export const dataSource = new DataSource({ type: 'postgres', entities: [User, Note], subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }), checkKeyIds: { sampleRows: 10 } })] });
+export const dataSource = new DataSource({
+  type: 'postgres',
+  entities: [User, Note],
+  subscribers: [sealedSubscriber({ keys: new KeyRing({ active: generateKey() }), checkKeyIds: { sampleRows: 10 } })],
+  logger: redactingLogger(new AdvancedConsoleLogger(['query', 'error']), { maskAll: false }),
+});
 export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
   await widenColumn(queryRunner, 'user', 'email');
   openRawRows(dataSource, User, []);
