@@ -101,6 +101,23 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Why a property's `design:type` names no value type. No metadata at all is the compiler's doing,
+ * not the tsconfig's: esbuild and the tools built on it (tsx, vite) compile legacy decorators but
+ * never emit `design:type`, even with `emitDecoratorMetadata` on.
+ */
+function whyNotInferred(designType: unknown): string {
+  if (designType === undefined) {
+    return (
+      'the compiler emitted no design:type metadata for this property (esbuild, tsx and vite never do, even with emitDecoratorMetadata on; ' +
+      'tsc does with emitDecoratorMetadata, swc with jsc.transform.decoratorMetadata)'
+    );
+  }
+  if (designType === Object) return 'TypeScript recorded its type as Object, as it does for a union (e.g. Date | null) and for an object type';
+  const name = typeof designType === 'function' && /^[A-Za-z_$][\w$]{0,63}$/.test(designType.name) ? designType.name : 'a type';
+  return `TypeScript recorded its type as ${name}, from which no value type is inferred`;
+}
+
+/**
  * Declares a TypeORM column whose value is stored as an authenticated envelope and read back as
  * the typed plaintext. Register `sealedSubscriber(...)` on the DataSource to make it work.
  *
@@ -131,13 +148,10 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
     if (options.valueType !== undefined && !VALUE_TYPES.includes(options.valueType)) {
       throw new SealedError('SEALED_CONFIG', `valueType ${JSON.stringify(options.valueType)} is not one of ${choices}`, where);
     }
-    const valueType = options.valueType ?? valueTypeOfDesignType(Reflect.getMetadata('design:type', target, propertyKey));
+    const designType: unknown = Reflect.getMetadata('design:type', target, propertyKey);
+    const valueType = options.valueType ?? valueTypeOfDesignType(designType);
     if (valueType === undefined) {
-      throw new SealedError(
-        'SEALED_CONFIG',
-        `cannot infer the value type: the property's type is a union (e.g. Date | null), an object type, or has no decorator metadata (emitDecoratorMetadata off); pass valueType: ${choices}`,
-        where,
-      );
+      throw new SealedError('SEALED_CONFIG', `cannot infer the value type: ${whyNotInferred(designType)}; pass valueType: ${choices}`, where);
     }
     const type = options.type ?? 'text';
     if (!COLUMN_TYPES.includes(type)) {
