@@ -30,7 +30,8 @@ Commands:
 
 Run "typeorm-sealed <command> --help" for the options of a command.`;
 
-const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI
+const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI;
+                           a .ts file is loaded with the project's tsx
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
   --scope <scope>          rotate: only values under data keys of this key scope (KeyVault)
   --keys-env <NAME>        read the key ring from this environment variable instead of the
