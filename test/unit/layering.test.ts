@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = join(__dirname, '..', '..', 'src');
 /** Lower layers first; a module may import its own layer or any earlier one. */
-const LAYERS = ['errors', 'internal-query', 'compat', 'codec', 'keys', 'envelope', 'metadata', 'cipher', 'vault', 'typeorm|rotation', 'cli', 'index'];
+const LAYERS = ['errors', 'internal-query', 'compat', 'codec', 'keys', 'envelope', 'metadata', 'cipher', 'vault', 'typeorm|rotation', 'cli|jest', 'index'];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
