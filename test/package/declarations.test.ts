@@ -1,5 +1,5 @@
-// The shipped declarations (dist/*.d.ts, built by test/global-setup.js) compile for a user on
-// either TypeORM line with full library checking (skipLibCheck: false).
+// The shipped declarations (dist/*.d.ts, built by test/global-setup.js; typeorm-sealed/jest's
+// too) compile for a user on either TypeORM line with full library checking (skipLibCheck: false).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ const ROOT = join(__dirname, '..', '..');
 const CONSUMER = `import 'reflect-metadata';
 import { DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
 import { Encrypted, KeyRing, KeyRotator, generateKey, openRawRows, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+import { withTypeormSealed } from 'typeorm-sealed/jest';
 
 @Entity()
 export class User {
@@ -21,6 +22,7 @@ export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
   openRawRows(dataSource, User, []);
   return KeyRotator.forMigration(queryRunner).encryptExisting();
 }
+export const jestConfig = withTypeormSealed({ preset: 'ts-jest', projects: [{ displayName: 'unit' }] });
 `;
 
 describe.each([
@@ -50,6 +52,7 @@ describe.each([
               typeorm: [typeorm],
               'typeorm/*': [`${typeorm}/*`],
               'typeorm-sealed': [join(ROOT, 'dist', 'index.d.ts')],
+              'typeorm-sealed/jest': [join(ROOT, 'dist', 'jest', 'index.d.ts')],
               'reflect-metadata': [join(ROOT, 'node_modules', 'reflect-metadata')],
             },
           },
