@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { printable, SealedError } from '../errors';
 import { DataSourceFileError } from './data-source-file-error';
 import { nestModuleDataSource } from './nest-data-source';
+import { isTypeScriptFile, NO_TYPESCRIPT_LOADER_HINT, registerTypeScriptLoader } from './typescript-loader';
 
 export { DataSourceFileError };
 
@@ -13,8 +14,10 @@ const isDataSource = (value: unknown): value is DataSource =>
 
 /**
  * Loads a file that exports a DataSource, as TypeORM's own CLI `-d` does: the default export, or
- * the only exported DataSource. CommonJS and ES modules both work; TypeScript files need a loader
- * (compile them, or run the CLI under one such as `node --import tsx`). A default export may also
+ * the only exported DataSource. CommonJS and ES modules both work. A TypeScript file (`.ts`,
+ * `.mts`, `.cts`) is loaded through the project's tsx when it has one (see
+ * {@link registerTypeScriptLoader}); without it, only a loader the CLI runs under can load it
+ * (`node --import <loader> .../bin.js`), and the error says how to get one. A default export may also
  * be a promise of the DataSource (`module.exports = (async () => new DataSource({ ... await
  * keyRingFromFile(...) ... }))()`), for keys loaded asynchronously in a CommonJS file. A file
  * that exports no DataSource but a Nest module gives the DataSource its TypeOrmModule makes
@@ -27,11 +30,14 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     throw new DataSourceFileError('cannot load the data source file given with -d: no such file (the argument is not shown, in case it was not a path)');
   }
   const shown = printable(file);
+  const typeScript = isTypeScriptFile(path);
   let module: Record<string, unknown>;
+  let loader = false;
   try {
+    loader = typeScript && (await registerTypeScriptLoader(path));
     module = await import(pathToFileURL(path).href);
   } catch (e) {
-    const hint = /\.[cm]?ts$/.test(path) ? ' (a TypeScript file needs a loader: compile it, or run under e.g. `node --import tsx`)' : '';
+    const hint = typeScript && !loader ? ` (${NO_TYPESCRIPT_LOADER_HINT})` : '';
     const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
     throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }

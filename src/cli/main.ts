@@ -34,7 +34,8 @@ Run "typeorm-sealed <command> --help" for the options of a command.`;
 const ENV_FILE_OPTION = `  --dotenv <file>          read this .env file (NAME=value lines) into the environment first, for
                            the data source file and the key variables; variables already set win`;
 const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource (default export or the only one), as for TypeORM's CLI,
-                           or a Nest module: started without HTTP, its TypeOrmModule's default DataSource
+                           or a Nest module: started without HTTP, its TypeOrmModule's default DataSource;
+                           a .ts file is loaded with the project's tsx
 ${ENV_FILE_OPTION}
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
   --scope <scope>          rotate: only values under data keys of this key scope (KeyVault)

@@ -101,6 +101,23 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Why a property's `design:type` names no value type. No metadata at all is the compiler's doing,
+ * not the tsconfig's: esbuild and the tools built on it (tsx, vite) compile legacy decorators but
+ * never emit `design:type`, even with `emitDecoratorMetadata` on.
+ */
+function whyNotInferred(designType: unknown): string {
+  if (designType === undefined) {
+    return (
+      'the compiler emitted no design:type metadata for this property (esbuild, tsx and vite never do, even with emitDecoratorMetadata on; ' +
+      'tsc does with emitDecoratorMetadata, swc with jsc.transform.decoratorMetadata)'
+    );
+  }
+  if (designType === Object) return 'TypeScript recorded its type as Object, as it does for a union (e.g. Date | null) and for an object type';
+  const name = typeof designType === 'function' && /^[A-Za-z_$][\w$]{0,63}$/.test(designType.name) ? designType.name : 'a type';
+  return `TypeScript recorded its type as ${name}, from which no value type is inferred`;
+}
+
+/**
  * Declares a TypeORM column whose value is stored as an authenticated envelope and read back as
  * the typed plaintext. Register `sealedSubscriber(...)` on the DataSource to make it work.
  *
@@ -120,7 +137,13 @@ export function Encrypted(options: EncryptedOptions = {}): PropertyDecorator {
     const entity = (target as { constructor: { name: string } }).constructor.name;
     const property = String(propertyKey);
     const designType: unknown = Reflect.getMetadata('design:type', target, propertyKey);
-    const column = resolveEncrypted('@Encrypted', options, { entity, column: property }, () => valueTypeOfDesignType(designType), designType !== undefined);
+    const column = resolveEncrypted(
+      '@Encrypted',
+      options,
+      { entity, column: property },
+      () => valueTypeOfDesignType(designType),
+      () => whyNotInferred(designType),
+    );
     Column({ ...column.options, transformer: failClosedTransformer(entity, property) })(target, propertyKey);
     if (column.index) {
       Column(column.index.options)(target, column.index.spec.property);
@@ -142,14 +165,14 @@ export interface ResolvedEncrypted {
 /**
  * Checks the options of an encrypted field (`@Encrypted` or `encryptedColumn`) and resolves them;
  * `inferValueType` gives the value type when the options do not (undefined: cannot tell), and
- * `hasMetadata` says whether the compiler recorded the property's type at all.
+ * `whyNotInferred` says why it could not.
  */
 export function resolveEncrypted(
   declaredBy: string,
   options: EncryptedOptions,
   where: { entity: string; column: string },
   inferValueType: () => ValueType | undefined,
-  hasMetadata: boolean,
+  whyNotInferred: () => string,
 ): ResolvedEncrypted {
   if (typeof options !== 'object' || options === null) throw new SealedError('SEALED_CONFIG', `${declaredBy} takes an options object`, where);
   for (const key of Object.keys(options)) {
@@ -165,14 +188,7 @@ export function resolveEncrypted(
   }
   const valueType = options.valueType ?? inferValueType();
   if (valueType === undefined) {
-    throw new SealedError(
-      'SEALED_CONFIG',
-      hasMetadata
-        ? `cannot infer the value type: the property's type is a union (e.g. Date | null) or an object type, which TypeScript records as Object; pass valueType: ${choices}`
-        : 'cannot infer the value type: the compiler recorded no type for the property (no design:type metadata: tsx, esbuild, Vite and ' +
-            `swc without decoratorMetadata compile decorators without it, even with emitDecoratorMetadata on); pass valueType: ${choices}`,
-      where,
-    );
+    throw new SealedError('SEALED_CONFIG', `cannot infer the value type: ${whyNotInferred()}; pass valueType: ${choices}`, where);
   }
   const type = options.type ?? 'text';
   if (!COLUMN_TYPES.includes(type)) {

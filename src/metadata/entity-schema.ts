@@ -75,7 +75,13 @@ export function sealedEntitySchema<T>(options: EntitySchemaOptions<T>): EntitySc
     if (!made.has(column)) {
       throw new SealedError('SEALED_CONFIG', 'encryptedColumn(...) takes its options as its argument: use the object it returns as it is, not a copy', where);
     }
-    const resolved = resolveEncrypted('encryptedColumn', column[ENCRYPTED_COLUMN], where, () => 'string', true);
+    const resolved = resolveEncrypted(
+      'encryptedColumn',
+      column[ENCRYPTED_COLUMN],
+      where,
+      () => 'string',
+      () => 'a schema has no property types',
+    );
     columns[property] = { ...resolved.options, transformer: carrySpec(failClosedTransformer(entity, property), resolved.spec) } as EntitySchemaColumnOptions;
     if (resolved.index) {
       const indexProperty = resolved.index.spec.property;

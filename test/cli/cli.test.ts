@@ -46,6 +46,19 @@ describe('typeorm-sealed generate-key and usage', () => {
     expect(stderr).toContain('cannot load');
   });
 
+  it('exits 3 for a TypeScript data source when its project has no tsx, saying how to get a loader', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealed-cli-ts-')); // outside this checkout: no tsx above it
+    writeFileSync(join(dir, 'data-source.ts'), 'export const dataSource: unknown = undefined;\n');
+    try {
+      const { code, stderr } = await run(['census', '-d', join(dir, 'data-source.ts')]);
+      expect(code).toBe(3);
+      expect(stderr).toContain('ERR_UNKNOWN_FILE_EXTENSION');
+      expect(stderr).toContain('tsx cannot be found from its directory: install it in the project (npm install --save-dev tsx)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does not echo what a file passed to -d holds when loading it throws (a key file given by mistake)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealed-cli-keyfile-'));
     // An unpadded base64url key that is also a JavaScript identifier: loading it throws a ReferenceError quoting it.

@@ -1,5 +1,5 @@
-// The shipped declarations (dist/*.d.ts, built by test/global-setup.js) compile for a user on
-// either TypeORM line with full library checking (skipLibCheck: false).
+// The shipped declarations (dist/*.d.ts, built by test/global-setup.js; typeorm-sealed/jest's
+// too) compile for a user on either TypeORM line with full library checking (skipLibCheck: false).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ const ROOT = join(__dirname, '..', '..');
 const CONSUMER = `import 'reflect-metadata';
 import { AdvancedConsoleLogger, DataSource, Entity, PrimaryGeneratedColumn, type QueryRunner } from 'typeorm';
 import { Encrypted, KeyRing, KeyRotator, checkStoredKeyIds, encryptedColumn, generateKey, openRawRows, redactingLogger, sealedEntitySchema, sealedSubscriber, widenColumn, type RotationReport } from 'typeorm-sealed';
+import { withTypeormSealed } from 'typeorm-sealed/jest';
 
 @Entity()
 export class User {
@@ -28,6 +29,7 @@ export async function up(queryRunner: QueryRunner): Promise<RotationReport> {
   await checkStoredKeyIds(dataSource);
   return KeyRotator.forMigration(queryRunner).encryptExisting();
 }
+export const jestConfig = withTypeormSealed({ preset: 'ts-jest', projects: [{ displayName: 'unit' }] });
 `;
 
 describe.each([
@@ -57,6 +59,7 @@ describe.each([
               typeorm: [typeorm],
               'typeorm/*': [`${typeorm}/*`],
               'typeorm-sealed': [join(ROOT, 'dist', 'index.d.ts')],
+              'typeorm-sealed/jest': [join(ROOT, 'dist', 'jest', 'index.d.ts')],
               'reflect-metadata': [join(ROOT, 'node_modules', 'reflect-metadata')],
             },
           },

@@ -16,7 +16,7 @@ const LAYERS = [
   'cipher',
   'vault',
   'typeorm|rotation|logging',
-  'cli|nest',
+  'cli|nest|jest',
   'index',
 ];
 

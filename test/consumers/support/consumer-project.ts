@@ -37,6 +37,12 @@ export function run(command: string, args: string[], cwd: string, env: Record<st
   });
 }
 
+/** The result of a command that had to succeed; throws with what it printed when it did not. */
+export function succeeded(result: RunResult, command: string): RunResult {
+  if (result.code !== 0) throw new Error(`${command} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
 /**
  * Copies the template `test/consumers/projects/<template>` (or any directory given as an
  * absolute path, such as an example app) to a new directory and installs it with the packed

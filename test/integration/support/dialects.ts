@@ -60,6 +60,12 @@ async function ensureWorkerDatabase(dialect: Exclude<Dialect, 'sqlite'>): Promis
 /** The database a worker's tests use on a server dialect (created on first use). */
 export const WORKER_DATABASE = workerDatabase;
 
+/** The URL of the worker's PostgreSQL database, created if missing, for programs a test starts (consumer projects). */
+export async function workerPostgresUrl(): Promise<string> {
+  await ensureWorkerDatabase('postgres');
+  return `postgres://postgres@127.0.0.1:5432/${workerDatabase}`;
+}
+
 /**
  * Opens a fresh schema (tables dropped, and created unless `extra` says `synchronize: false`) on
  * the dialect; SQLite in memory unless given a file.

@@ -1,0 +1,3 @@
+const { withTypeormSealed } = require('typeorm-sealed/jest');
+
+module.exports = withTypeormSealed({ preset: 'ts-jest', testEnvironment: 'node' });
