@@ -136,9 +136,10 @@ function positional(args: CliArgs, arg: string): void {
 }
 
 /**
- * An argument as it may appear in a message: short lower-case words and dashes only. Anything
- * else could be a key pasted by mistake, and is not echoed.
+ * An argument as it may appear in a message: lower-case words and dashes, 15 characters at most.
+ * Anything else could be a key pasted by mistake (a passphrase has 16 characters or more), and is
+ * not echoed.
  */
 function shown(arg: string): string {
-  return /^-{0,2}[a-z][a-z-]{0,23}$/.test(arg) ? `"${arg}"` : '(not shown)';
+  return /^-{0,2}[a-z][a-z-]{0,14}$/.test(arg) && arg.replace(/^-+/, '').length <= 15 ? `"${arg}"` : '(not shown)';
 }

@@ -3,6 +3,7 @@ import { SealedError } from '../errors';
 import { generateKey, keyIdOf } from '../keys/key-material';
 import { DEFAULT_INDEX_KEYS_ENV, DEFAULT_KEYS_ENV, KeyRing } from '../keys/key-ring';
 import { sealedColumnsOf } from '../metadata/column-plan';
+import { skipKeyIdChecks } from '../typeorm/stored-key-check';
 import { KeyRotator } from '../rotation/key-rotator';
 import type { CensusReport, RotationReport } from '../rotation/report';
 import { cipherSubscribersOf } from '../cipher/registry';
@@ -38,7 +39,7 @@ const COMMON_OPTIONS = `  -d, --dataSource <file>  file exporting the DataSource
                            a .ts file is loaded with the project's tsx
 ${ENV_FILE_OPTION}
   --entity <Name>          only this entity (repeatable); default: every entity with an encrypted column
-  --scope <scope>          rotate: only values under data keys of this key scope (KeyVault)
+  --scope <scope>          rotate only: values under data keys of this key scope (KeyVault); refused elsewhere
   --keys-env <NAME>        read the key ring from this environment variable instead of the
                            DataSource's sealedSubscriber (default when there is none: ${DEFAULT_KEYS_ENV})
   --index-keys-env <NAME>  read the blind index key ring from this environment variable instead of
@@ -207,6 +208,11 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
     io.stderr.write(`typeorm-sealed: ${args.command} needs -d <data source file>\n\n${HELP[args.command]}\n`);
     return EXIT.usage;
   }
+  const scoped = args.command === 'rotate' || (args.command === 'keys' && (args.keyAction === 'create' || args.keyAction === 'shred'));
+  if (args.scope !== undefined && !scoped) {
+    io.stderr.write(`typeorm-sealed: --scope applies to rotate, keys create and keys shred only (${args.command} walks every scope)\n`);
+    return EXIT.usage;
+  }
   if (args.command === 'decrypt-all' && !args.dryRun && !args.yes) {
     io.stderr.write('typeorm-sealed: decrypt-all stores every value as plaintext; back up the database and pass --yes to confirm (or --dry-run)\n');
     return EXIT.usage;
@@ -248,8 +254,11 @@ async function runWalk(command: Exclude<Command, 'generate-key' | 'keys'>, args:
     const unknown = args.entities.filter((name) => !dataSource.entityMetadatas.some((m) => m.name === name));
     if (unknown.length) {
       const known = dataSource.entityMetadatas.filter((m) => sealedColumnsOf(m).length > 0).map((m) => m.name);
-      const shown = unknown.map((n) => (/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(n) ? `"${n}"` : '(a name that is not shown)'));
-      io.stderr.write(`typeorm-sealed: no entity named ${shown.join(', ')}; entities with encrypted columns: ${known.join(', ') || 'none'}\n`);
+      // Not echoed: a key pasted after --entity by mistake can look like a name.
+      io.stderr.write(
+        `typeorm-sealed: ${unknown.length === 1 ? 'the name' : `${unknown.length} of the names`} given with --entity ${unknown.length === 1 ? 'is' : 'are'} no entity ` +
+          `(names are not shown, in case one was not a name); entities with encrypted columns: ${known.join(', ') || 'none'}\n`,
+      );
       return EXIT.usage;
     }
     const rotator = new KeyRotator(dataSource, {
@@ -289,12 +298,19 @@ async function withDataSource(
   let dataSource: DataSource | undefined;
   try {
     if (args.envFile !== undefined) loadEnvFile(args.envFile, io.env);
+    // The CLI works with keys of its own (--keys-env) and reports unknown key ids itself: a data
+    // source with checkKeyIds must still start here, to rotate or inspect what the check refuses.
+    skipKeyIdChecks();
     dataSource = await loadDataSource(args.dataSource!);
     if (!dataSource.isInitialized) {
       try {
         await dataSource.initialize();
       } catch (e) {
-        io.stderr.write(`typeorm-sealed: cannot connect to the database: ${e instanceof SealedError ? e.message : describeForeignError(e)}\n`);
+        io.stderr.write(
+          e instanceof SealedError
+            ? `typeorm-sealed: cannot initialize the DataSource: ${e.message}\n`
+            : `typeorm-sealed: cannot connect to the database: ${describeForeignError(e)}\n`,
+        );
         return EXIT.config;
       }
     }

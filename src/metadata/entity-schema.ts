@@ -41,7 +41,7 @@ export function encryptedColumn(options: EncryptedOptions = {}): EncryptedColumn
   const column: EncryptedColumnOptions = Object.freeze({
     type: options.type ?? 'text',
     nullable: options.nullable ?? false,
-    transformer: failClosedTransformer('(an EntitySchema not made with sealedEntitySchema)', '(a column made with encryptedColumn)'),
+    transformer: failClosedTransformer('', '', true),
     [ENCRYPTED_COLUMN]: options,
   });
   made.add(column);

@@ -43,7 +43,8 @@ export interface KeyRotatorOptions {
   onProgress?: (progress: RotationProgress) => void;
   /**
    * `rotate` only the values under data keys of this key scope (a key vault's, e.g. one tenant's
-   * after `createKey({ scope, activate: true })`). Default: every scope.
+   * after `createKey({ scope, activate: true })`); the other modes walk every scope and refuse
+   * it (`SEALED_CONFIG`). Default: every scope.
    */
   scope?: string | number;
 }
@@ -161,6 +162,7 @@ export class KeyRotator {
    */
   async census(): Promise<CensusReport> {
     return this.withRunner(async (runner) => {
+      this.refuseUnknownScope('census');
       const columns: ColumnCensus[] = [];
       const warnings: string[] = [];
       const indexes: IndexCensus[] = [];
@@ -353,14 +355,21 @@ export class KeyRotator {
   }
 
   /** `SEALED_CONFIG` before anything is read when `scope` names a scope no data key has (a typo would rotate nothing and look done). */
-  private refuseUnknownScope(mode: RotationMode): void {
+  private refuseUnknownScope(mode: RotationMode | 'census'): void {
     const scope = this.options.scope;
-    if (scope === undefined || mode !== 'rotate') return;
+    if (scope === undefined) return;
+    if (mode !== 'rotate') {
+      throw new SealedError(
+        'SEALED_CONFIG',
+        `the scope option applies to rotate only (${mode} walks every scope); leave it out, or run rotate; nothing was read or written`,
+      );
+    }
     const keys = this.cipher.keys;
     if (keys.keyIds.some((id) => keys.scopeOf?.(id) === String(scope))) return;
+    // The scope is not echoed: a value passed in the wrong place may be a key.
     throw new SealedError(
       'SEALED_CONFIG',
-      `the scope ${printable(JSON.stringify(String(scope)))} has no data key: nothing to rotate (scopes are listed by keys list); nothing was read or written`,
+      'the scope given has no data key: nothing to rotate (scopes are listed by keys list; the scope is not shown); nothing was read or written',
     );
   }
 

@@ -4,6 +4,7 @@ import { SealedError } from '../errors';
 import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { trackOtherHandlers } from './pending-handlers';
+import { keyIdCheckMissed } from './stored-key-check';
 
 /**
  * DataSources already checked, by their `subscribers` array: `true`, or the registration mistake
@@ -49,7 +50,21 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
     );
   }
   const cipher = cipherSubscribersOf(dataSource)[0]?.[FIELD_CIPHER];
+  const missed = cipher && keyIdCheckMissed(dataSource, cipher);
+  if (missed) return missed;
   for (const metadata of dataSource.entityMetadatas) {
+    const referencing = metadata.columns.find(
+      (column) => column.referencedColumn && sealedColumnsOf(column.referencedColumn.entityMetadata).some((sc) => sc.column === column.referencedColumn),
+    );
+    if (referencing) {
+      const target = referencing.referencedColumn!;
+      return new SealedError(
+        'SEALED_CONFIG',
+        `the relation column ${referencing.relationMetadata?.propertyPath ?? referencing.propertyPath} references the encrypted column ${target.entityMetadata.name}.${target.propertyPath}: ` +
+          'the foreign key would hold its plaintext. Reference the primary key (or another plain column) instead',
+        { entity: metadata.name, column: referencing.relationMetadata?.propertyPath ?? referencing.propertyPath },
+      );
+    }
     const unwired = metadata.columns.find(
       (column) =>
         (column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED] && !sealedColumnsOf(metadata).some((sc) => sc.column === column),

@@ -57,7 +57,8 @@ export async function checkStoredKeyIds(dataSource: DataSource, options: KeyIdCh
   try {
     for (const metadata of dataSource.entityMetadatas) {
       const columns = sealedColumnsOf(metadata);
-      if (columns.length === 0 || !(await runner.hasTable(metadata.tablePath))) continue;
+      // A view's values are its tables' (checked there).
+      if (columns.length === 0 || metadata.tableType === 'view' || !(await runner.hasTable(metadata.tablePath))) continue;
       for (const sc of columns) {
         const targets: [string, KeySource | undefined, 'value' | 'index'][] = [[sc.column.databaseName, cipher.keys, 'value']];
         if (sc.index) targets.push([sc.index.column.databaseName, cipher.indexKeys, 'index']);
@@ -83,18 +84,22 @@ function sampleRowsOf(options: KeyIdCheckOptions): number {
   return rows;
 }
 
-/** Distinct key ids of the values (or index values) in the first and last `rows` rows by primary key. */
+/**
+ * Distinct key ids of the values (or index values) in the first and last `rows` rows by primary
+ * key (every entity table has one), NULLs included: a filter on the column would scan a
+ * mostly-NULL table.
+ */
 async function sampledKeyIds(runner: QueryRunner, metadata: EntityMetadata, databaseName: string, kind: 'value' | 'index', rows: number): Promise<string[]> {
   const dataSource = runner.connection;
   const q = (name: string) => dataSource.driver.escape(name);
   const table = metadata.tablePath.split('.').map(q).join('.');
-  const column = q(databaseName);
   const [prefix, keyIdOf] = kind === 'index' ? [9, (p: string) => /^([0-9a-f]{8}):$/.exec(p)?.[1]] : [HEADER_LENGTH, keyIdOfHeader];
+  const select = `SELECT SUBSTR(${dialectOf(dataSource).asText(q(databaseName))}, 1, ${prefix}) AS p FROM ${table}`;
+  const keys = metadata.primaryColumns.map((c) => q(c.databaseName));
   const end = (direction: 'ASC' | 'DESC', alias: string) =>
-    `SELECT p FROM (SELECT SUBSTR(${dialectOf(dataSource).asText(column)}, 1, ${prefix}) AS p FROM ${table} WHERE ${column} IS NOT NULL ` +
-    `ORDER BY ${metadata.primaryColumns.map((c) => `${q(c.databaseName)} ${direction}`).join(', ')} LIMIT ${rows}) ${alias}`;
+    `SELECT p FROM (${select} ORDER BY ${keys.map((k) => `${k} ${direction}`).join(', ')} LIMIT ${rows}) ${alias}`;
   const found: { p: unknown }[] = await runner.query(`${end('ASC', 'first_rows')} UNION ${end('DESC', 'last_rows')} ${INTERNAL_QUERY_MARKER}`);
-  return [...new Set(found.map(({ p }) => keyIdOf(String(p))).filter((id) => id !== undefined))];
+  return [...new Set(found.map(({ p }) => (p === null || p === undefined ? undefined : keyIdOf(String(p)))).filter((id) => id !== undefined))];
 }
 
 /** The ids `keys` neither holds nor shredded; a key vault first fetches those created since it loaded. */
@@ -107,17 +112,46 @@ async function lackingKeyIds(keys: KeySource, ids: readonly string[], runner: Qu
 function missingKeysError(missing: readonly Missing[], cipher: FieldCipher): SealedError {
   const where = missing.map((m) => `${m.shown} under ${m.keyIds.join(', ')}`).join('; ');
   const first = missing[0]!;
+  const advice = cipher.keys.prepare
+    ? 'Is this the right database for this key vault (the ids are not in its data key table)?'
+    : 'Is this the right key ring for this database? Add the missing keys as decrypt-only keys, then rotate.';
   return new SealedError(
     'SEALED_WRONG_KEY',
     `key id check: the database holds values sealed under keys these keys lack: ${where} (the keys hold ${cipher.keys.keyIds.join(', ') || 'none'}` +
-      `${cipher.indexKeys ? `; the index keys hold ${cipher.indexKeys.keyIds.join(', ')}` : ''}). Is this the right key ring for this database? ` +
-      'Add the missing keys as decrypt-only keys, then rotate.',
+      `${cipher.indexKeys ? `; the index keys hold ${cipher.indexKeys.keyIds.join(', ')}` : ''}). ${advice}`,
     { entity: first.entity, column: first.column, keyId: first.keyIds[0]! },
   );
 }
 
 const PATCHED = Symbol.for('typeorm-sealed.v1.check-key-ids-at-initialize');
+/**
+ * Set by the CLI (on `globalThis`, so the application's copy of the package sees it too): the
+ * CLI uses keys of its own (`--keys-env`) and reports what the check would refuse, so a data
+ * source file with `checkKeyIds` must still start there.
+ */
+const SKIP_CHECKS = Symbol.for('typeorm-sealed.v1.skip-key-id-checks');
 const requested = new WeakMap<FieldCipher, KeyIdCheckOptions>();
+/** DataSources whose `initialize()` was the patched one (so the check ran, or was skipped on purpose). */
+const covered = new WeakSet<DataSource>();
+
+/** Makes every later `initialize()` in this process skip the key id check (the CLI's). */
+export function skipKeyIdChecks(): void {
+  (globalThis as Record<symbol, unknown>)[SKIP_CHECKS] = true;
+}
+
+/**
+ * `SEALED_CONFIG` when this cipher asked for the check and `dataSource` was initialized without
+ * it: its TypeORM is another copy than the one this package patched (two copies of typeorm are
+ * installed). Called at the DataSource's first event.
+ */
+export function keyIdCheckMissed(dataSource: DataSource, cipher: FieldCipher): SealedError | undefined {
+  if (!requested.has(cipher) || covered.has(dataSource)) return undefined;
+  return new SealedError(
+    'SEALED_CONFIG',
+    'checkKeyIds is on, but this DataSource was initialized without the check: its typeorm is another copy than the one typeorm-sealed uses ' +
+      '(two copies of typeorm are installed; npm ls typeorm shows them). Install one copy, or call checkStoredKeyIds(dataSource) after initialize()',
+  );
+}
 
 /**
  * Makes `initialize()` of a DataSource whose sealed subscriber has this cipher end with
@@ -131,11 +165,12 @@ export function checkKeyIdsAtInitialize(cipher: FieldCipher, options: KeyIdCheck
   if (prototype[PATCHED]) return;
   const initialize = prototype.initialize as (this: DataSource) => Promise<DataSource>;
   prototype.initialize = async function (this: DataSource): Promise<DataSource> {
+    covered.add(this);
     await initialize.call(this);
     const cipher = cipherSubscribersOf(this)
       .map((s) => s[FIELD_CIPHER])
       .find((c) => requested.has(c));
-    if (cipher) {
+    if (cipher && !(globalThis as Record<symbol, unknown>)[SKIP_CHECKS]) {
       try {
         await checkStoredKeyIds(this, requested.get(cipher));
       } catch (e) {

@@ -33,6 +33,9 @@ describe('typeorm-sealed generate-key and usage', () => {
   it('exits 2 on a wrong command line, and prints help for each command', async () => {
     expect((await run(['rotate'])).code).toBe(2);
     expect((await run(['frobnicate'])).stderr).toContain('unknown command "frobnicate"');
+    const scoped = await run(['decrypt-all', '-d', FIXTURE, '--scope', 'tenant-1', '--dry-run']);
+    expect(scoped.code).toBe(2);
+    expect(scoped.stderr).toContain('--scope applies to rotate, keys create and keys shred only (decrypt-all walks every scope)');
     expect((await run(['rotate', '-d', FIXTURE, '--batch-size', '0'])).stderr).toContain('--batch-size must be a positive integer');
     const help = await run(['rotate', '--help']);
     expect(help.code).toBe(0);
@@ -164,6 +167,16 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(await underNew()).toBe(10); // nothing written
   });
 
+  it('starts a data source whose subscriber checks key ids with a ring lacking the old key, so --keys-env can rotate', async () => {
+    const checked = { ...env, CLI_CHECK_KEY_IDS: '1', TYPEORM_SEALED_KEYS: newKey, FULL_RING: `${newKey},${oldKey}` };
+    const census = await cli(['census', '-d', FIXTURE], checked);
+    expect(census.stderr).not.toContain('SEALED_WRONG_KEY');
+    expect(census.stdout).toContain(`key ids not in the ring: ${oldRing.activeKeyId} (values under them cannot be opened)`);
+    const rotated = await cli(['rotate', '--keys-env', 'FULL_RING', '-d', FIXTURE], checked);
+    expect(rotated.stdout).toMatch(/Account\.email\s+20\s+20\s+0\s+0\s+10\s+incomplete/);
+    expect(await underNew()).toBe(30);
+  });
+
   it('takes a data source file whose export is a promise, and reports its failure (exit 3)', async () => {
     const file = join(__dirname, 'fixtures', 'async-data-source.js');
     const census = await cli(['census', '--json', '-d', file], env);
@@ -200,7 +213,10 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {
     const unknown = await run('rotate', '--entity', 'Nope');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no entity named "Nope"; entities with encrypted columns: Account, Tag');
+    expect(unknown.stderr).toContain(
+      'the name given with --entity is no entity (names are not shown, in case one was not a name); entities with encrypted columns: Account, Tag',
+    );
+    expect(unknown.stderr).not.toContain('Nope');
     const down = await cli(['census', '-d', FIXTURE], { ...env, CLI_DIALECT: 'postgres', CLI_PORT: '1' });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot connect to the database: .*ECONNREFUSED/);

@@ -77,6 +77,17 @@ describe('EntitySchema declarations', () => {
     } finally {
       await ds.destroy();
     }
+    // Without a sealed subscriber, its fail-closed transformer refuses the value and names the fix.
+    const plain = await openDataSource('sqlite', [Unwired], []);
+    try {
+      await expect(plain.getRepository(Unwired).save({ secret: 'top secret' })).rejects.toMatchObject({
+        code: 'SEALED_CONFIG',
+        message: expect.stringContaining('in a schema made with new EntitySchema(...) is not encrypted: make the schema with sealedEntitySchema(...)'),
+      });
+      expect(await rawColumn(plain, 'unwired', 'secret')).toEqual([]);
+    } finally {
+      await plain.destroy();
+    }
   });
 
   it('refuses a copy of an encryptedColumn, and checks its options as @Encrypted does, naming schema and column', () => {

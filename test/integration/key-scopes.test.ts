@@ -210,6 +210,12 @@ describe.each(testDialects())('per-tenant keys on %s', (dialect) => {
       code: 'SEALED_CONFIG',
       message: expect.stringContaining('has no data key: nothing to rotate'),
     });
+    for (const other of [(r: KeyRotator) => r.verify(), (r: KeyRotator) => r.decryptAll(), (r: KeyRotator) => r.census()]) {
+      await expect(other(new KeyRotator(ds, { scope: 7 }))).rejects.toMatchObject({
+        code: 'SEALED_CONFIG',
+        message: expect.stringContaining('applies to rotate only'),
+      });
+    }
     expect((await new KeyRotator(ds, { scope: 7 }).rotate()).activeKeyId).toBe(vault.activeKeyIdOf('7'));
     // an upsert overwriting a scoped field but not its scope column is refused
     await expect(

@@ -11,6 +11,8 @@ import {
   In,
   EventSubscriber,
   Index,
+  JoinColumn,
+  ManyToOne,
   PrimaryGeneratedColumn,
   Unique,
   type DataSource,
@@ -44,6 +46,17 @@ class IndexedSealed {
   @Index({ unique: true })
   @Encrypted()
   email!: string;
+}
+
+/** A relation whose foreign key references an encrypted column: it would hold the plaintext. */
+@Entity('sealed_order')
+class OrderByEmail {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @ManyToOne(() => User, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'ownerEmail', referencedColumnName: 'email' })
+  owner!: User;
 }
 
 /** An application subscriber declared before sealedSubscriber() is called, as in the usual layout. */
@@ -210,6 +223,15 @@ describe.each(testDialects())('registration on %s', (dialect) => {
       code: 'SEALED_CONFIG',
       entity: 'IndexedSealed',
       column: 'email',
+    });
+  }, 60_000);
+
+  it('refuses a relation whose foreign key references an encrypted column', async () => {
+    await expect(open([...ENTITIES, OrderByEmail], [sealedSubscriber({ keys })])).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      entity: 'OrderByEmail',
+      column: 'owner',
+      message: expect.stringContaining('references the encrypted column User.email: the foreign key would hold its plaintext'),
     });
   }, 60_000);
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
-import { checkStoredKeyIds, generateKey, KeyRing, KeyVault, localKeyWrapper, SealedDataKeys, SealedError, sealedSubscriber } from 'typeorm-sealed';
+import { DataSource, ViewColumn, ViewEntity } from 'typeorm';
+import { checkStoredKeyIds, Encrypted, generateKey, KeyRing, KeyVault, localKeyWrapper, SealedDataKeys, SealedError, sealedSubscriber } from 'typeorm-sealed';
 import { openDataSource, testDialects, type Dialect } from './support/dialects';
 import { INDEXED_ENTITIES, Tagged } from './support/indexed-entities';
 
@@ -105,6 +105,47 @@ describe.each(testDialects())('the key id check on %s', (dialect: Dialect) => {
     const ds = await openDataSource(dialect, INDEXED_ENTITIES, [subscriber], join(dir, 'empty.sqlite'), { dropSchema: true, synchronize: false });
     expect(ds.isInitialized).toBe(true);
     await ds.destroy();
+  });
+});
+
+describe('the key id check on other shapes of tables (SQLite)', () => {
+  @ViewEntity({ name: 'sealed_tag_view', expression: 'SELECT id, tag FROM sealed_tagged' })
+  class TagView {
+    @ViewColumn() id!: number;
+    @Encrypted({ boundTo: { table: 'sealed_tagged', column: 'tag' } }) tag!: string;
+  }
+
+  it("skips views (their values are their tables')", async () => {
+    const keys = ringOf(first);
+    const ds = await openDataSource('sqlite', [...INDEXED_ENTITIES, TagView], [sealedSubscriber({ keys, indexKeys, checkKeyIds: true })]);
+    try {
+      await ds.getRepository(Tagged).save({ tag: 'x' });
+      await expect(checkStoredKeyIds(ds)).resolves.toBeUndefined();
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('refuses at the first event a DataSource of another typeorm copy, where initialize() could not run the check', async () => {
+    // A second copy of typeorm, as two installs would give: its DataSource.prototype is not the one patched.
+    let OtherCopy!: typeof DataSource;
+    jest.isolateModules(() => {
+      OtherCopy = (require('typeorm') as typeof import('typeorm')).DataSource;
+    });
+    expect(OtherCopy).not.toBe(DataSource);
+    const ds = await openDataSource('sqlite', INDEXED_ENTITIES, [], ':memory:', { synchronize: false, dropSchema: false }).then(async (template) => {
+      await template.destroy();
+      return new OtherCopy({
+        ...template.options,
+        subscribers: [sealedSubscriber({ keys: everyKey, indexKeys, checkKeyIds: true })],
+        synchronize: true,
+      } as never);
+    });
+    await expect(ds.initialize()).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      message: expect.stringContaining('its typeorm is another copy than the one typeorm-sealed uses'),
+    });
+    if (ds.isInitialized) await ds.destroy();
   });
 });
 

@@ -50,9 +50,10 @@ describe('CLI arguments', () => {
   });
 
   it('never echoes an argument that could be a key pasted by mistake', () => {
-    for (const argv of [['rotate', key], [key], ['rotate', `--${key}`], ['rotate', '--batch-size', key], ['keys', 'shred', key]]) {
+    for (const argv of [['rotate', key], [key], ['rotate', `--${key}`], ['rotate', '--batch-size', key], ['keys', 'shred', key], ['correct-horse-battery']]) {
       const message = usage(argv);
-      for (let i = 0; i + 8 <= key.length; i += 4) expect(message).not.toContain(key.slice(i, i + 8));
+      for (const secret of [key, 'correct-horse-battery'])
+        for (let i = 0; i + 8 <= secret.length; i += 4) expect(message).not.toContain(secret.slice(i, i + 8));
     }
   });
 });
