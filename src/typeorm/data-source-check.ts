@@ -65,6 +65,15 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         { entity: metadata.name, column: referencing.relationMetadata?.propertyPath ?? referencing.propertyPath },
       );
     }
+    const unguarded = sealedColumnsOf(metadata).find((sc) => !(sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]);
+    if (unguarded) {
+      return new SealedError(
+        'SEALED_CONFIG',
+        'the column is encrypted by its class (@Encrypted) but declared again without it (a plain EntitySchema with this class as target), ' +
+          'so a DataSource without a sealed subscriber would store it unencrypted: declare it with encryptedColumn(...) in sealedEntitySchema(...)',
+        { entity: metadata.name, column: unguarded.path },
+      );
+    }
     const unwired = metadata.columns.find(
       (column) =>
         (column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED] && !sealedColumnsOf(metadata).some((sc) => sc.column === column),

@@ -1,5 +1,15 @@
 import { EntitySchema, type DataSource } from 'typeorm';
-import { encryptedColumn, generateKey, KeyRing, KeyRotator, SealedError, sealedEntitySchema, sealedRepository, sealedSubscriber } from 'typeorm-sealed';
+import {
+  Encrypted,
+  encryptedColumn,
+  generateKey,
+  KeyRing,
+  KeyRotator,
+  SealedError,
+  sealedEntitySchema,
+  sealedRepository,
+  sealedSubscriber,
+} from 'typeorm-sealed';
 import { openDataSource, rawColumn, testDialects } from './support/dialects';
 
 interface Patient {
@@ -88,6 +98,24 @@ describe('EntitySchema declarations', () => {
     } finally {
       await plain.destroy();
     }
+  });
+
+  it('refuses a plain EntitySchema that declares again, without encryption, a field its class encrypts', async () => {
+    class Memo {
+      id!: number;
+      @Encrypted() body!: string;
+    }
+    const Plain = new EntitySchema<Memo>({
+      name: 'Memo',
+      target: Memo,
+      columns: { id: { type: Number, primary: true, generated: true }, body: { type: 'text' } },
+    });
+    await expect(openDataSource('sqlite', [Plain], [sealedSubscriber({ keys })])).rejects.toMatchObject({
+      code: 'SEALED_CONFIG',
+      entity: 'Memo',
+      column: 'body',
+      message: expect.stringContaining('declare it with encryptedColumn(...) in sealedEntitySchema(...)'),
+    });
   });
 
   it('refuses a copy of an encryptedColumn, and checks its options as @Encrypted does, naming schema and column', () => {
