@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 
 /** The file given with --dotenv could not be read. Exit code 3. */
@@ -21,7 +21,7 @@ export class EnvFileError extends Error {}
 export function loadEnvFile(file: string, env: NodeJS.ProcessEnv): void {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readAtMost(file, MAX_BYTES);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     const shown = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'an error';
@@ -29,5 +29,22 @@ export function loadEnvFile(file: string, env: NodeJS.ProcessEnv): void {
   }
   for (const [name, value] of Object.entries(parseEnv(text))) {
     if (env[name] === undefined && value !== undefined) env[name] = value;
+  }
+}
+
+/** A .env file is small; anything longer (a device such as /dev/zero, a wrong file) is refused, not read into memory. */
+const MAX_BYTES = 1024 * 1024;
+
+/** The file's text; `EFBIG` when it holds more than `limit` bytes (pipes too: it reads, it does not stat). */
+function readAtMost(file: string, limit: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0;) length += n;
+    if (length > limit) throw Object.assign(new Error('file too large'), { code: 'EFBIG' });
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
   }
 }

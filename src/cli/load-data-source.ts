@@ -38,7 +38,7 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     module = await import(pathToFileURL(path).href);
   } catch (e) {
     const hint = typeScript && !loader ? ` (${NO_TYPESCRIPT_LOADER_HINT})` : '';
-    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
+    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e, typeScript);
     throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }
   if (isThenable(module.default)) {
@@ -68,9 +68,10 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
  * What loading a file threw, by its class and code only: the message of a SyntaxError or
  * ReferenceError quotes the file's content, which may be a key file passed to -d by mistake.
  */
-function loadFailure(error: unknown): string {
+function loadFailure(error: unknown, typeScript = false): string {
   const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
   const kind = typeof name === 'string' && /^[A-Za-z]{1,40}$/.test(name) ? name : 'an error';
   const withCode = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `${kind} (${code})` : kind;
-  return `loading it threw ${withCode}; the message is not shown, as it can quote the file's content (run the file with node to see it)`;
+  const run = typeScript ? 'node --import tsx <file>' : 'node <file>';
+  return `loading it threw ${withCode}; the message is not shown, as it can quote the file's content (run it with ${run} to see it)`;
 }

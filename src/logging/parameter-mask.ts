@@ -26,6 +26,8 @@ export interface StatementReader {
 /** Readings of statements seen lately, per lexicon: TypeORM sends the same SQL again and again. */
 const readings = new Map<SqlLexicon, Map<string, StatementBindings>>();
 const READINGS_KEPT = 500;
+/** Longer statements (bulk inserts, whose text changes with the row count) are read every time, not kept: 500 of them could fill the heap. */
+const LONGEST_KEPT = 8192;
 
 /**
  * Masks the parameters of a statement that a log must not show. A parameter is masked when it is
@@ -82,8 +84,10 @@ function readingOf(sql: string, lexicon: SqlLexicon): StatementBindings {
   if (!cache) readings.set(lexicon, (cache = new Map()));
   let reading = cache.get(sql);
   if (!reading) {
+    reading = bindingsOf(tokenize(sql, lexicon));
+    if (sql.length > LONGEST_KEPT) return reading;
     if (cache.size >= READINGS_KEPT) cache.clear();
-    cache.set(sql, (reading = bindingsOf(tokenize(sql, lexicon))));
+    cache.set(sql, reading);
   }
   return reading;
 }

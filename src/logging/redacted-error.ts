@@ -11,13 +11,22 @@ const EXCERPT = /'([^']*)'|"([^"]*)"|\(([^()]*)\)/g;
 const CUT = /\.\.\.$/;
 /** The shortest cut excerpt looked for: drivers cut quoted values at 64 characters or more, and whole values are replaced as such. */
 const SHORTEST_CUT = 16;
+/**
+ * Stored values a message can quote that were no parameter of the statement: an envelope (whole
+ * or cut short) and a blind index value (`<key id>:<hex>`), wherever they stand.
+ */
+const STORED_VALUE = /sealed:[^\s,)'"]*|\b[0-9a-f]{8}:[0-9a-f]{2,}\b/g;
+/** PostgreSQL's `Failing row contains (...)` (check and not-null violations) quotes the whole row, each field cut at 64 bytes: never shown. */
+const FAILING_ROW = /(Failing row contains )\(.*\)/gs;
 
 /**
  * A copy of a failed statement's error for the log, without the values the log must not show: the
  * same `name`; the message, `detail` and `hint` with every occurrence of a masked value's text
  * replaced (as a whole word: `7` is taken out of `id 7`, not out of `IDX_17`), and every quoted
  * excerpt of 16 characters or more that a masked value starts with (MySQL/MariaDB cut long values
- * short: `Duplicate entry 'abc...'`); the naming fields (`code`, `errno`, `sqlState`, `severity`,
+ * short: `Duplicate entry 'abc...'`); every envelope and blind index value quoted anywhere (a
+ * stored value the statement did not bind); PostgreSQL's failing row (`Failing row contains
+ * (...)`, every field of the row) as a whole; the naming fields (`code`, `errno`, `sqlState`, `severity`,
  * `schema`, `table`, `column`, `constraint`) as they are; and the stack frames. Every other
  * property is left out: mysql2's `sql`, for one, holds the statement with its values written in.
  * A string is cleaned the same way.
@@ -47,7 +56,7 @@ function withoutValues(text: string, texts: readonly string[]): string {
   const present = texts.filter((value) => text.includes(value));
   // one pass, longest first, so a short value never cuts into the mask written for a longer one;
   // whole words only, so a short value (`1`, `a`) does not take letters out of the message's own words
-  const out = present.length ? text.replace(anyOf(present, 'g', 'word'), MASK) : text;
+  const out = (present.length ? text.replace(anyOf(present, 'g', 'word'), MASK) : text).replace(FAILING_ROW, `$1(${MASK})`).replace(STORED_VALUE, MASK);
   return out.replace(EXCERPT, (whole, ...groups: (string | undefined)[]) => {
     const inside = groups.slice(0, 3).find((g) => g !== undefined)!;
     const start = inside.replace(CUT, '');

@@ -102,13 +102,13 @@ const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
 
 /**
  * Why a property's `design:type` names no value type. No metadata at all is the compiler's doing,
- * not the tsconfig's: esbuild and the tools built on it (tsx, vite) compile legacy decorators but
+ * not the tsconfig's: esbuild and the tools built on it (tsx) compile legacy decorators but
  * never emit `design:type`, even with `emitDecoratorMetadata` on.
  */
 function whyNotInferred(designType: unknown): string {
   if (designType === undefined) {
     return (
-      'the compiler emitted no design:type metadata for this property (esbuild, tsx and vite never do, even with emitDecoratorMetadata on; ' +
+      'the compiler emitted no design:type metadata for this property (esbuild and tsx never do, even with emitDecoratorMetadata on; ' +
       'tsc does with emitDecoratorMetadata, swc with jsc.transform.decoratorMetadata)'
     );
   }

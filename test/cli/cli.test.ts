@@ -196,7 +196,7 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(viaNest.stderr).toBe('');
   }, 60_000);
 
-  it('reads --dotenv before loading the data source file; variables already set win; a missing file is exit 3', async () => {
+  it('reads --dotenv before loading the data source file; variables already set win; a missing or endless file is exit 3', async () => {
     const { TYPEORM_SEALED_KEYS: keys, ...withoutKeys } = env;
     const file = join(dir, '.env');
     writeFileSync(file, `# keys for the CLI\nTYPEORM_SEALED_KEYS="${keys}"\n`);
@@ -208,6 +208,9 @@ describe.each(testDialects())('typeorm-sealed on %s', (dialect) => {
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('cannot read the file given with --dotenv (ENOENT; the argument is not shown');
     expect(missing.stderr).not.toContain(newKey.replace(/\//g, '_').slice(0, 12));
+    const endless = await cli(['census', '--dotenv', '/dev/zero', '-d', FIXTURE], env);
+    expect(endless.code).toBe(3);
+    expect(endless.stderr).toContain('cannot read the file given with --dotenv (EFBIG;');
   });
 
   it('exits 2 for an unknown --entity and 3 for an unreachable database, saying which', async () => {

@@ -54,7 +54,7 @@ const onPostgres = testDialects().includes('postgres');
     const underTsx = await project.run('npx', ['tsx', 'src/no-value-type.ts']);
     expect(underTsx.code).toBe(1);
     expect(underTsx.stderr).toContain(
-      'Inferred.secret: cannot infer the value type: the compiler emitted no design:type metadata for this property (esbuild, tsx and vite never do, even with emitDecoratorMetadata on;',
+      'Inferred.secret: cannot infer the value type: the compiler emitted no design:type metadata for this property (esbuild and tsx never do, even with emitDecoratorMetadata on;',
     );
   }, 60_000);
 });

@@ -5,6 +5,8 @@
 // - jest-swc: CommonJS, Jest 30, @swc/jest and no TypeScript: the one transformIgnorePatterns
 //   line (jest.config.js), and withTypeormSealed instead of it (jest.helper.config.js; its
 //   transformer compiles @noble/* with @swc/core).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { testDialects, workerPostgresUrl } from '../integration/support/dialects';
 import { installConsumer, succeeded, type ConsumerProject } from './support/consumer-project';
 
@@ -23,6 +25,11 @@ const recipes = [
     project = await installConsumer(template);
   }, 240_000);
   afterAll(() => project?.remove());
+
+  it('has the layout its recipe must survive', () => {
+    // jest-swc also installs supertest, whose @noble/hashes 1.x takes the top level: npm nests ours.
+    expect(existsSync(join(project.dir, 'node_modules', 'typeorm-sealed', 'node_modules', '@noble', 'hashes'))).toBe(template === 'jest-swc');
+  });
 
   it.each(configs)(
     'passes its own test with %s',

@@ -133,6 +133,8 @@ async function sendSecrets(ds: DataSource, dialect: Dialect): Promise<void> {
   const insertIndex = `INSERT INTO ${q('sealed_account')} (login, ${q('emailBlindIndex')}) VALUES (${p(1)}, ${p(2)})`;
   await ds.query(insertIndex, ['visible-r1', secret(16)]);
   await expect(ds.query(insertIndex, ['visible-r2', secret(16)])).rejects.toThrow();
+  // a not-null violation: PostgreSQL's detail quotes the whole stored row (envelopes, index values)
+  await expect(ds.query(`UPDATE ${q('sealed_account')} SET login = NULL WHERE login = ${p(1)}`, ['visible-a1'])).rejects.toThrow();
 }
 
 describe.each(testDialects())('redactingLogger on %s', (dialect) => {

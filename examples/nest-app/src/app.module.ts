@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { KeyRing, keyRingFromFile, sealedSubscriber } from 'typeorm-sealed';
+import { KeyRing, keyRingFromFile, SealedError, sealedSubscriber } from 'typeorm-sealed';
 import { UsersModule } from './users/users.module.js';
 
 /**
@@ -18,6 +18,7 @@ import { UsersModule } from './users/users.module.js';
         url: config.getOrThrow<string>('DATABASE_URL'),
         autoLoadEntities: true,
         synchronize: true, // an example: use migrations in production
+        toRetry: (error: unknown) => !(error instanceof SealedError), // retry lost connections, not key errors
         subscribers: [
           sealedSubscriber({
             keys: KeyRing.fromString(config.getOrThrow<string>('TYPEORM_SEALED_KEYS')),

@@ -37,6 +37,17 @@ describe('redactedError', () => {
     expect(text('42 at 1970-01-01T00:00:00.000Z, bytes! 627974657321 {"k":"v"}')).toBe(`${MASK} at ${MASK}, ${MASK} ${MASK} ${MASK}`);
   });
 
+  it('masks stored values no parameter carried: envelopes and index values anywhere, and PostgreSQL failing rows whole', () => {
+    const error = driverError('new row for relation "app_user" violates check constraint "CHK_login"', {
+      code: '23514',
+      detail: 'Failing row contains (2, forbidden, sealed:1:x:5d9f2ded:AbCd-_9, 8a48d725:207cb978aa, LONGPLAINTEXT-phone-of-a-user...).',
+    });
+    expect((redactedError(error, []) as Error & { detail: string }).detail).toBe(`Failing row contains (${MASK}).`);
+    const cut = `value sealed:1:x:5d9f2ded:AbCd... and 8a48d725:207c in 'x'`;
+    expect(String(redactedError(cut, []))).toBe(`value ${MASK} and ${MASK} in 'x'`);
+    expect(String(redactedError('index IDX_0a1b2c3d on 12:30', []))).toBe('index IDX_0a1b2c3d on 12:30');
+  });
+
   it('replaces a longer value before a shorter one inside it, and values as whole words', () => {
     expect(String(redactedError('a: abc', ['a', 'abc']))).toBe(`${MASK}: ${MASK}`);
     expect(String(redactedError('bad value 1 for IDX_17 (@x, a@x)', [1, '@x']))).toBe(`bad value ${MASK} for IDX_17 (${MASK}, a${MASK})`);

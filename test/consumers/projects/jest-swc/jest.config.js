@@ -6,5 +6,5 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@noble/)'], // typeorm-sealed: let @swc/jest compile @noble/* (ES modules only)
+  transformIgnorePatterns: ['^(?!.*/node_modules/@noble/).*/node_modules/'], // typeorm-sealed: let @swc/jest compile @noble/* (ES modules only), wherever npm put it
 };
