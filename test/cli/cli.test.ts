@@ -1,6 +1,6 @@
 // Runs the real binary (dist/cli/bin.js, built by test/global-setup.js) against a DataSource file.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -56,9 +56,28 @@ describe('typeorm-sealed generate-key and usage', () => {
       const { code, stderr } = await run(['census', '-d', join(dir, 'data-source.ts')]);
       expect(code).toBe(3);
       expect(stderr).toContain('ERR_UNKNOWN_FILE_EXTENSION');
-      expect(stderr).toContain('tsx cannot be found from its directory: install it in the project (npm install --save-dev tsx)');
+      expect(stderr).toContain('tsx is not installed in its project (nor under the current directory): install it in the project (npm install --save-dev tsx)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("never runs a tsx found above the data source file's project (a planted /tmp/node_modules/tsx)", async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sealed-cli-planted-'));
+    const marker = join(parent, 'ran');
+    mkdirSync(join(parent, 'node_modules', 'tsx'), { recursive: true });
+    writeFileSync(join(parent, 'node_modules', 'tsx', 'package.json'), JSON.stringify({ name: 'tsx', main: 'index.js' }));
+    writeFileSync(join(parent, 'node_modules', 'tsx', 'index.js'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+    mkdirSync(join(parent, 'app'));
+    writeFileSync(join(parent, 'app', 'package.json'), '{"name":"app"}');
+    writeFileSync(join(parent, 'app', 'data-source.ts'), 'export const dataSource: unknown = undefined;\n');
+    try {
+      const { code, stderr } = await run(['census', '-d', join(parent, 'app', 'data-source.ts')]);
+      expect(code).toBe(3);
+      expect(stderr).toContain('tsx is not installed in its project');
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 
