@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import { SealedError } from '../errors';
 
 /**
@@ -49,8 +50,30 @@ function checkConfig(value: unknown, what: string): asserts value is JestConfigO
   if (projects !== undefined && !Array.isArray(projects)) throw new SealedError('SEALED_CONFIG', `${what}: projects must be an array`);
 }
 
+/**
+ * Whether the preset sets `transform` (undefined: the preset cannot be read here). Jest merges a
+ * preset's transforms with the configuration's, but adds its babel-jest default only when neither
+ * has any: a preset without transforms would leave the project's own files untransformed once
+ * the @noble entry is there.
+ */
+function presetTransforms(preset: string, rootDir: unknown): boolean | undefined {
+  const root = typeof rootDir === 'string' ? rootDir : process.cwd();
+  const named = preset.replace(/<rootDir>/g, root);
+  const base = named.startsWith('.') || isAbsolute(named) ? resolve(root, named) : `${named}/jest-preset`;
+  const require = createRequire(join(root, 'jest.config.js'));
+  for (const extension of ['', '.json', '.js', '.cjs']) {
+    try {
+      return isObject((require(`${base}${extension}`) as { transform?: unknown }).transform);
+    } catch {
+      // not this extension (or not readable here)
+    }
+  }
+  return undefined;
+}
+
 function withNoble<T extends JestConfigOptions>(project: T): WithTypeormSealed<T> {
-  const transform = project.transform ?? (project.preset ? {} : JEST_TRANSFORM);
+  const transform =
+    project.transform ?? (project.preset ? (presetTransforms(project.preset, project.rootDir) === false ? JEST_TRANSFORM : {}) : JEST_TRANSFORM);
   return {
     ...project,
     transform: { [NOBLE_FILES]: TRANSFORMER, ...transform },
@@ -65,8 +88,9 @@ function withNoble<T extends JestConfigOptions>(project: T): WithTypeormSealed<T
  *
  * - a `transform` entry, first, that turns `node_modules/@noble/**.js` into CommonJS with the
  *   TypeScript or `@swc/core` the project already has (files Jest loads as ES modules are left as
- *   they are). Your transforms (or your preset's) follow unchanged; with neither `transform` nor
- *   `preset`, Jest's default babel-jest for `.js`/`.ts` files is kept;
+ *   they are). Your transforms (or your preset's) follow unchanged; with no `transform` of yours
+ *   nor of your preset's (a preset found from `rootDir`, or the current directory, without one),
+ *   Jest's default babel-jest for `.js`/`.ts` files is kept;
  * - `transformIgnorePatterns` (yours, or Jest's default `/node_modules/` ones) that no longer
  *   match `@noble/*`, so it is transformed while the rest of node_modules still is not.
  *

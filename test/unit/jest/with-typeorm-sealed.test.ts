@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from 'jest';
 import { withTypeormSealed } from '../../../src/jest/with-typeorm-sealed';
@@ -21,6 +22,21 @@ describe('withTypeormSealed', () => {
 
   it("keeps Jest's babel-jest default for a configuration with neither transform nor preset", () => {
     expect(withTypeormSealed({ testEnvironment: 'node' }).transform).toEqual({ [NOBLE]: expect.any(String), '\\.[jt]sx?$': 'babel-jest' });
+  });
+
+  it("keeps Jest's babel-jest default under a preset that has no transform (Jest adds it only when none is set)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'sealed-jest-preset-'));
+    try {
+      mkdirSync(join(root, 'node_modules', 'plain-preset'), { recursive: true });
+      writeFileSync(join(root, 'node_modules', 'plain-preset', 'jest-preset.json'), JSON.stringify({ testEnvironment: 'node' }));
+      mkdirSync(join(root, 'node_modules', 'compiling-preset'), { recursive: true });
+      writeFileSync(join(root, 'node_modules', 'compiling-preset', 'jest-preset.js'), "module.exports = { transform: { '^.+\\.ts$': 'ts-jest' } };");
+      expect(withTypeormSealed({ preset: 'plain-preset', rootDir: root }).transform).toEqual({ [NOBLE]: expect.any(String), '\\.[jt]sx?$': 'babel-jest' });
+      expect(Object.keys(withTypeormSealed({ preset: 'compiling-preset', rootDir: root }).transform)).toEqual([NOBLE]);
+      expect(Object.keys(withTypeormSealed({ preset: '<rootDir>/node_modules/plain-preset/jest-preset.json', rootDir: root }).transform)).toHaveLength(2);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("transforms @noble/* (npm and pnpm layouts) while Jest's default still ignores the rest of node_modules", () => {
