@@ -11,8 +11,6 @@ import type { ColumnRef, TableScope } from './parameter-bindings';
 export class SensitiveColumns {
   /** Table -> its sensitive columns, for every entity table (an empty set: none). */
   private readonly byTable = new Map<string, Set<string>>();
-  /** Sensitive column names of any table. */
-  private readonly anywhere = new Set<string>();
   private readonly mention: RegExp | undefined;
 
   constructor(metadatas: readonly EntityMetadata[]) {
@@ -25,7 +23,6 @@ export class SensitiveColumns {
         for (const column of sc.index ? [sc.column, sc.index.column] : [sc.column]) {
           const name = column.databaseName.toLowerCase();
           columns.add(name);
-          this.anywhere.add(name);
           names.add(name);
         }
         names.add(table);
@@ -40,15 +37,16 @@ export class SensitiveColumns {
   }
 
   /**
-   * Whether a column a statement names may be sensitive: a sensitive column of a table its
-   * qualifier (or, unqualified, the statement) names; of any table, when that is a table this
-   * DataSource has no entity for, or when the statement names no table the reference can be
-   * traced to.
+   * Whether a column named by a statement that mentions sensitive data may be sensitive: a
+   * sensitive column of an entity table its qualifier (or, unqualified, the statement) names; any
+   * column when the reference leads to no entity table (a CTE, a derived table's alias, a select
+   * list alias, a table this DataSource has no entity for), since such a name can stand for a
+   * sensitive column (`WITH s AS (SELECT phone AS c FROM "user") ... WHERE c = $1`).
    */
   includes(ref: ColumnRef, scope: TableScope): boolean {
     const tables = ref.qualifier === undefined ? scope.tables : scope.aliases.get(ref.qualifier);
-    if (!tables?.size) return this.anywhere.has(ref.column);
-    return [...tables].some((table) => (this.byTable.get(table) ?? this.anywhere).has(ref.column));
+    if (!tables?.size) return true;
+    return [...tables].some((table) => this.byTable.get(table)?.has(ref.column) ?? true);
   }
 }
 
