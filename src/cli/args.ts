@@ -67,6 +67,21 @@ const OPTIONS: Record<string, { short?: string; boolean: BooleanField } | { shor
   'max-failures': { count: 'maxFailures' },
 };
 
+const DATA_OPTIONS = ['data-source', 'dataSource', 'dotenv', 'json', 'help', 'version'];
+const COMMON_OPTIONS = [...DATA_OPTIONS, 'entity', 'keys-env', 'index-keys-env'];
+const WALK_OPTIONS = [...COMMON_OPTIONS, 'batch-size', 'continue-on-error', 'max-failures'];
+/** The options each command takes: any other is refused, not ignored (`generate-key --json` would print a bare key). */
+const APPLIES: Record<Command, readonly string[]> = {
+  'generate-key': ['quiet', 'help', 'version'],
+  census: COMMON_OPTIONS,
+  verify: WALK_OPTIONS,
+  rotate: [...WALK_OPTIONS, 'dry-run', 'scope'],
+  'encrypt-existing': [...WALK_OPTIONS, 'dry-run'],
+  reindex: [...WALK_OPTIONS, 'dry-run', 'recompute'],
+  'decrypt-all': [...WALK_OPTIONS, 'dry-run', 'yes'],
+  keys: [...DATA_OPTIONS, 'yes', 'activate', 'dry-run', 'scope'],
+};
+
 /**
  * Parses `argv` (without node and the script) with Node's `util.parseArgs`, in its lenient mode
  * (its own errors quote the offending argument, which may be a key pasted in the wrong place):
@@ -91,11 +106,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     ),
   );
   const { tokens } = parseNodeArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const given: string[] = [];
   for (const token of tokens) {
     if (token.kind === 'positional') positional(args, token.value);
-    else if (token.kind === 'option')
+    else if (token.kind === 'option') {
       option(args, token.name, token.rawName, token.inlineValue ? token.value : token.value?.startsWith('-') ? undefined : token.value);
-    else throw new UsageError('unexpected "--"');
+      given.push(token.name);
+    } else throw new UsageError('unexpected "--"');
+  }
+  const misplaced = args.command && given.find((name) => !APPLIES[args.command!].includes(name));
+  if (misplaced) {
+    const takes = APPLIES[args.command!].filter((name) => name !== 'dataSource' && name !== 'version');
+    throw new UsageError(`--${misplaced} does not apply to ${args.command} (it takes ${takes.map((name) => `--${name}`).join(', ')})`);
   }
   return args;
 }
@@ -112,6 +134,7 @@ function option(args: CliArgs, name: string, rawName: string, value: string | un
   if (value === undefined || value === '') throw new UsageError(`${rawName} needs a value`);
   if ('text' in spec) {
     if (spec.text === 'entities') args.entities.push(value);
+    else if (args[spec.text] !== undefined) throw new UsageError(`${rawName} given twice (or with another spelling)`);
     else args[spec.text] = value;
     return;
   }

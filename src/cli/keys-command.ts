@@ -35,6 +35,8 @@ export function keysUsageError(args: CliArgs): string | undefined {
       ? 'keys shred needs a data key id (as keys list prints it), or --scope <scope> to shred every key of a scope'
       : 'keys shred takes a data key id or --scope <scope>, not both';
   }
+  if (args.scope !== undefined && args.keyAction !== 'create' && args.keyAction !== 'shred') return `keys ${args.keyAction} has no --scope`;
+  if (args.activate && args.keyAction !== 'create') return `keys ${args.keyAction} has no --activate`;
   if (args.dryRun && (args.keyAction === 'create' || args.keyAction === 'activate' || args.keyAction === 'list'))
     return `keys ${args.keyAction} has no --dry-run`;
   if (args.keyAction === 'shred' && !args.yes && !args.dryRun) {

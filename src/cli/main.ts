@@ -208,11 +208,6 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
     io.stderr.write(`typeorm-sealed: ${args.command} needs -d <data source file>\n\n${HELP[args.command]}\n`);
     return EXIT.usage;
   }
-  const scoped = args.command === 'rotate' || (args.command === 'keys' && (args.keyAction === 'create' || args.keyAction === 'shred'));
-  if (args.scope !== undefined && !scoped) {
-    io.stderr.write(`typeorm-sealed: --scope applies to rotate, keys create and keys shred only (${args.command} walks every scope)\n`);
-    return EXIT.usage;
-  }
   if (args.command === 'decrypt-all' && !args.dryRun && !args.yes) {
     io.stderr.write('typeorm-sealed: decrypt-all stores every value as plaintext; back up the database and pass --yes to confirm (or --dry-run)\n');
     return EXIT.usage;

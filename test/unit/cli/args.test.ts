@@ -47,6 +47,11 @@ describe('CLI arguments', () => {
     expect(usage(['keys', 'activate', 'ABCDEF12'])).toContain('a data key id is 8 lowercase hex characters');
     expect(usage(['rotate', 'extra'])).toContain('unexpected argument "extra"');
     expect(usage(['rotate', '--', 'x'])).toBe('unexpected "--"');
+    expect(usage(['generate-key', '--json'])).toBe('--json does not apply to generate-key (it takes --quiet, --help)');
+    expect(usage(['verify', '-d', 'ds.js', '--dry-run'])).toContain('--dry-run does not apply to verify');
+    expect(usage(['census', '--scope', 't1'])).toContain('--scope does not apply to census');
+    expect(usage(['census', '-d', 'a.js', '--dataSource', 'b.js'])).toBe('--dataSource given twice (or with another spelling)');
+    expect(parseArgs(['rotate', '--scope', 't1', '--dry-run']).scope).toBe('t1');
   });
 
   it('never echoes an argument that could be a key pasted by mistake', () => {
