@@ -51,6 +51,12 @@ const DEFAULT_SAMPLE_ROWS = 100;
  */
 export async function checkStoredKeyIds(dataSource: DataSource, options: KeyIdCheckOptions = {}): Promise<void> {
   const rows = sampleRowsOf(options);
+  if (cipherSubscribersOf(dataSource).length === 0) {
+    throw new SealedError(
+      'SEALED_CONFIG',
+      'checkStoredKeyIds checks the keys of the sealedSubscriber(...) registered on the DataSource, and it has none (is it initialized?)',
+    );
+  }
   const cipher = fieldCipherOf(dataSource);
   const missing: Missing[] = [];
   const runner = dataSource.createQueryRunner();

@@ -150,6 +150,18 @@ describe('the key id check on other shapes of tables (SQLite)', () => {
 });
 
 describe('the key id check option', () => {
+  it('says what checkStoredKeyIds needs on a DataSource without a sealed subscriber', async () => {
+    const ds = await openDataSource('sqlite', [], []);
+    try {
+      await expect(checkStoredKeyIds(ds)).rejects.toMatchObject({
+        code: 'SEALED_CONFIG',
+        message: expect.stringContaining('checkStoredKeyIds checks the keys of the sealedSubscriber(...) registered on the DataSource, and it has none'),
+      });
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('refuses a key vault (it loads after initialize) and a sample size that is not a positive integer', () => {
     const vault = new KeyVault({ wrapper: localKeyWrapper(new KeyRing({ active: generateKey() })) });
     expect(() => sealedSubscriber({ keys: vault, checkKeyIds: true })).toThrow(
