@@ -237,7 +237,8 @@ function printKey(args: CliArgs, io: CliIO): number {
       `key id: ${keyIdOf(key)}\n` +
         'Store this key in your secret manager now: it is shown once, and data sealed under a lost key cannot be recovered.\n' +
         `To rotate to it (README, "Key rotation runbook"): first deploy it as a decrypt-only key, ${DEFAULT_KEYS_ENV}="<old key>,<new key>",\n` +
-        'to every instance; then make it active, "<new key>,<old key>"; then run "typeorm-sealed rotate".\n',
+        'to every instance; then make it active, "<new key>,<old key>"; then run "typeorm-sealed rotate".\n' +
+        `A key for blind indexes goes in ${DEFAULT_INDEX_KEYS_ENV} instead, never in both rings (README, "Index keys").\n`,
     );
   }
   return EXIT.ok;

@@ -52,7 +52,7 @@ export function valuesLeft(mode: Exclude<RotationMode, 'verify' | 'reindex'>, ce
 export function emptiedWarning(census: ColumnCensus & { empty: number }): string | undefined {
   if (census.total === 0 || census.nulls + census.empty < census.total) return undefined;
   return (
-    `${census.entity}.${census.column}: every one of its ${census.total} rows is NULL or empty. If its type was just changed ` +
+    `${census.entity}.${census.column}: every one of its ${census.total} rows is NULL or empty (as expected of an optional field no row has set). If its type was just changed ` +
     'with queryRunner.changeColumn() or a generated migration, the values may have been dropped (PostgreSQL and MySQL drop and re-add the column): restore from the backup and widen it with widenColumn() instead'
   );
 }
