@@ -4,6 +4,11 @@ import { SealedError } from '../errors';
 /** Marks the transformers below, so a subscriber can tell them from a transformer someone else set. */
 export const FAIL_CLOSED = Symbol.for('typeorm-sealed.v1.fail-closed-transformer');
 
+/** Whether a column's transformer is one of {@link failClosedTransformer}'s (the column claims encryption). */
+export function isFailClosed(transformer: unknown): boolean {
+  return (transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED] === true;
+}
+
 /**
  * The transformer `@Encrypted()` puts on its column, so that a DataSource without a
  * `sealedSubscriber` fails closed with `SEALED_CONFIG` instead of storing plaintext or handing

@@ -1,7 +1,7 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
 import { cipherSubscribersOf, FIELD_CIPHER } from '../cipher/registry';
 import { SealedError } from '../errors';
-import { FAIL_CLOSED } from '../metadata/fail-closed-transformer';
+import { isFailClosed } from '../metadata/fail-closed-transformer';
 import { sealedColumnsOf } from '../metadata/column-plan';
 import { trackOtherHandlers } from './pending-handlers';
 import { keyIdCheckMissed } from './stored-key-check';
@@ -34,7 +34,7 @@ export function checkDataSource(dataSource: DataSource): void {
   for (const metadata of dataSource.entityMetadatas) {
     for (const sc of sealedColumnsOf(metadata)) {
       // TypeORM reads `transformer` at every use; without one, values pass as they are.
-      if ((sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]) delete (sc.column as { transformer?: unknown }).transformer;
+      if (isFailClosed(sc.column.transformer)) delete (sc.column as { transformer?: unknown }).transformer;
     }
   }
   checked.set(key, true);
@@ -53,19 +53,21 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
   const missed = cipher && keyIdCheckMissed(dataSource, cipher);
   if (missed) return missed;
   for (const metadata of dataSource.entityMetadatas) {
+    const sealed = sealedColumnsOf(metadata);
     const referencing = metadata.columns.find(
       (column) => column.referencedColumn && sealedColumnsOf(column.referencedColumn.entityMetadata).some((sc) => sc.column === column.referencedColumn),
     );
     if (referencing) {
       const target = referencing.referencedColumn!;
+      const relation = referencing.relationMetadata?.propertyPath ?? referencing.propertyPath;
       return new SealedError(
         'SEALED_CONFIG',
-        `the relation column ${referencing.relationMetadata?.propertyPath ?? referencing.propertyPath} references the encrypted column ${target.entityMetadata.name}.${target.propertyPath}: ` +
+        `the relation column ${relation} references the encrypted column ${target.entityMetadata.name}.${target.propertyPath}: ` +
           'the foreign key would hold its plaintext. Reference the primary key (or another plain column) instead',
-        { entity: metadata.name, column: referencing.relationMetadata?.propertyPath ?? referencing.propertyPath },
+        { entity: metadata.name, column: relation },
       );
     }
-    const unguarded = sealedColumnsOf(metadata).find((sc) => !(sc.column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED]);
+    const unguarded = sealed.find((sc) => !isFailClosed(sc.column.transformer));
     if (unguarded) {
       return new SealedError(
         'SEALED_CONFIG',
@@ -74,10 +76,7 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         { entity: metadata.name, column: unguarded.path },
       );
     }
-    const unwired = metadata.columns.find(
-      (column) =>
-        (column.transformer as { [FAIL_CLOSED]?: boolean } | undefined)?.[FAIL_CLOSED] && !sealedColumnsOf(metadata).some((sc) => sc.column === column),
-    );
+    const unwired = metadata.columns.find((column) => isFailClosed(column.transformer) && !sealed.some((sc) => sc.column === column));
     if (unwired) {
       return new SealedError(
         'SEALED_CONFIG',
@@ -86,7 +85,7 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         { entity: metadata.name, column: unwired.propertyPath },
       );
     }
-    const indexed = sealedColumnsOf(metadata).find((sc) => sc.index);
+    const indexed = sealed.find((sc) => sc.index);
     if (cipher && !cipher.indexKeys && indexed) {
       return new SealedError(
         'SEALED_CONFIG',
@@ -94,7 +93,7 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
         { entity: metadata.name, column: indexed.path },
       );
     }
-    const scoped = sealedColumnsOf(metadata).find((sc) => sc.scope);
+    const scoped = sealed.find((sc) => sc.scope);
     if (cipher && !cipher.keys.activeKeyIdOf && scoped) {
       return new SealedError(
         'SEALED_CONFIG',
@@ -107,7 +106,7 @@ function registrationMistake(dataSource: DataSource): SealedError | undefined {
       return new SealedError(
         'SEALED_CONFIG',
         `the ${unique} includes an encrypted column; values are sealed with random nonces, so it would never refuse a duplicate. Remove it`,
-        { entity: metadata.name, column: sealedColumnsOf(metadata).find((sc) => unique.includes(`"${sc.column.databaseName}"`))?.path ?? '' },
+        { entity: metadata.name, column: sealed.find((sc) => unique.includes(`"${sc.column.databaseName}"`))?.path ?? '' },
       );
     }
   }
