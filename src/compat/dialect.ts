@@ -205,6 +205,21 @@ export async function retrying<T>(dialect: Dialect, work: () => Promise<T>): Pro
   }
 }
 
+/**
+ * A table path (`table`, `schema.table`) quoted for the DataSource's SQL, each part escaped.
+ *
+ * @example
+ * ```ts
+ * quotedTablePath(postgres, 'billing.invoice'); // "billing"."invoice"
+ * ```
+ */
+export function quotedTablePath(dataSource: DataSource, tablePath: string): string {
+  return tablePath
+    .split('.')
+    .map((name) => dataSource.driver.escape(name))
+    .join('.');
+}
+
 /** The dialect of a DataSource's driver, or undefined for a driver this library does not support. */
 export function findDialect(dataSource: DataSource): Dialect | undefined {
   const type = String(dataSource.driver.options.type);

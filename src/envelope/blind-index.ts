@@ -32,6 +32,15 @@ const columnKeys = new WeakMap<KeySource, WeakMap<Uint8Array, Map<string, Column
 const COLUMN_INFO = utf8ToBytes('typeorm-sealed/v1/blind-index-column\u0000');
 const INDEX_VALUE = /^([0-9a-f]{8}):[0-9a-f]+$/;
 
+/** Characters of an index value's key id prefix, `<index key id>:`. */
+export const INDEX_PREFIX_LENGTH = 9;
+const INDEX_PREFIX = /^([0-9a-f]{8}):$/;
+
+/** The index key id an index value's prefix (its first {@link INDEX_PREFIX_LENGTH} characters) names; undefined when it is none. */
+export function keyIdOfIndexPrefix(prefix: string): string | undefined {
+  return INDEX_PREFIX.exec(prefix)?.[1];
+}
+
 /**
  * Whether a value has the form of a blind index value, `<index key id>:<hex>`, under any key.
  *

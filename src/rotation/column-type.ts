@@ -1,4 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import { quotedTablePath } from '../compat/dialect';
 
 /** Column types (TypeORM's lowercase names) whose values are text that holds an envelope as it is. */
 const TEXT_TYPES: ReadonlySet<string> = new Set([
@@ -31,7 +32,7 @@ export async function columnTypesOf(runner: QueryRunner, dataSource: DataSource,
   if (!table) return types;
   const escape = (name: string) => dataSource.driver.escape(name);
   const mysql = ['mysql', 'mariadb'].includes(String(dataSource.driver.options.type));
-  const ddl = mysql ? await createTableSql(runner, tablePath.split('.').map(escape).join('.')) : '';
+  const ddl = mysql ? await createTableSql(runner, quotedTablePath(dataSource, tablePath)) : '';
   for (const column of table.columns) {
     const json = mysql && ddl.includes(`json_valid(${escape(column.name)})`.toLowerCase());
     types.set(column.name, json ? 'json' : `${column.type.toLowerCase()}${column.isArray ? '[]' : ''}`);

@@ -1,9 +1,10 @@
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { ENVELOPE_PREFIX, envelopeHeader, HEADER_LENGTH } from '../envelope/format';
+import { INDEX_PREFIX_LENGTH, keyIdOfIndexPrefix } from '../envelope/blind-index';
 import { describeKey, type SealedColumn } from '../metadata/column-plan';
 import { escapeQuery } from '../compat/typeorm';
 import { INTERNAL_QUERY_MARKER } from '../internal-query';
-import { dialectOf, refusedWrite, retrying, type Dialect, type RowLock } from '../compat/dialect';
+import { dialectOf, quotedTablePath, refusedWrite, retrying, type Dialect, type RowLock } from '../compat/dialect';
 import type { RotationMode } from './report';
 
 /** One compare-and-swap: write `next` where the row with `key` still holds `previous`. */
@@ -86,7 +87,7 @@ export class ColumnSql {
     readonly target: 'value' | 'index' = 'value',
   ) {
     const q = (name: string) => dataSource.driver.escape(name);
-    this.table = metadata.tablePath.split('.').map(q).join('.');
+    this.table = quotedTablePath(dataSource, metadata.tablePath);
     this.column = q(sc.column.databaseName);
     this.written = target === 'index' ? q(sc.index!.column.databaseName) : this.column;
     this.scope = sc.scope && q(sc.scope.databaseName);
@@ -376,13 +377,13 @@ export class ColumnSql {
   async indexKeyCounts(runner: QueryRunner): Promise<{ byKeyId: Record<string, number>; malformed: number }> {
     const perKey = await this.read<{ k: string; n: unknown }[]>(
       runner,
-      `SELECT SUBSTR(${this.dialect.asText(this.written)}, 1, 9) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
+      `SELECT SUBSTR(${this.dialect.asText(this.written)}, 1, ${INDEX_PREFIX_LENGTH}) AS k, COUNT(*) AS n FROM ${this.table} WHERE ${this.written} IS NOT NULL GROUP BY 1 ${INTERNAL_QUERY_MARKER}`,
     );
     // Anything but `<8 lowercase hex>:` is not an index value's key id (and comes from whoever can write the table).
     const byKeyId: Record<string, number> = {};
     let malformed = 0;
     for (const { k, n } of perKey) {
-      const id = /^([0-9a-f]{8}):$/.exec(String(k))?.[1];
+      const id = keyIdOfIndexPrefix(String(k));
       if (id === undefined) malformed += Number(n);
       else byKeyId[id] = (byKeyId[id] ?? 0) + Number(n);
     }

@@ -1,7 +1,8 @@
 import { DataSource, type EntityMetadata, type QueryRunner } from 'typeorm';
 import type { FieldCipher } from '../cipher/field-cipher';
 import { cipherSubscribersOf, FIELD_CIPHER, fieldCipherOf } from '../cipher/registry';
-import { dialectOf } from '../compat/dialect';
+import { dialectOf, quotedTablePath } from '../compat/dialect';
+import { INDEX_PREFIX_LENGTH, keyIdOfIndexPrefix } from '../envelope/blind-index';
 import { HEADER_LENGTH, keyIdOfHeader } from '../envelope/format';
 import { SealedError } from '../errors';
 import type { KeySource } from '../keys/key-source';
@@ -98,8 +99,8 @@ function sampleRowsOf(options: KeyIdCheckOptions): number {
 async function sampledKeyIds(runner: QueryRunner, metadata: EntityMetadata, databaseName: string, kind: 'value' | 'index', rows: number): Promise<string[]> {
   const dataSource = runner.connection;
   const q = (name: string) => dataSource.driver.escape(name);
-  const table = metadata.tablePath.split('.').map(q).join('.');
-  const [prefix, keyIdOf] = kind === 'index' ? [9, (p: string) => /^([0-9a-f]{8}):$/.exec(p)?.[1]] : [HEADER_LENGTH, keyIdOfHeader];
+  const table = quotedTablePath(dataSource, metadata.tablePath);
+  const [prefix, keyIdOf] = kind === 'index' ? [INDEX_PREFIX_LENGTH, keyIdOfIndexPrefix] : [HEADER_LENGTH, keyIdOfHeader];
   const select = `SELECT SUBSTR(${dialectOf(dataSource).asText(q(databaseName))}, 1, ${prefix}) AS p FROM ${table}`;
   const keys = metadata.primaryColumns.map((c) => q(c.databaseName));
   const end = (direction: 'ASC' | 'DESC', alias: string) =>
