@@ -143,6 +143,11 @@ export const INVISIBLE_CHARACTERS = new RegExp(`[${INVISIBLE}]`, 'g');
 /** C0 controls and {@link INVISIBLE} characters. */
 const UNPRINTABLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'g');
 
+/** Whether `error` is a SealedError of this copy of the package or of another (a data source file's own copy): by class, or by name. */
+export function isSealedError(error: unknown): error is Error {
+  return error instanceof SealedError || (error as { name?: unknown } | null | undefined)?.name === 'SealedError';
+}
+
 /**
  * Escapes every character that could move a terminal's cursor, clear a screen, forge a log line or
  * reorder text (`\x1b` becomes `\x1b` written out, `\n` becomes `\n`). Used on everything this

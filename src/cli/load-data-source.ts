@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import { printable, SealedError } from '../errors';
+import { isSealedError, printable } from '../errors';
 import { DataSourceFileError } from './data-source-file-error';
 import { nestModuleDataSource } from './nest-data-source';
 import { isTypeScriptFile, NO_TYPESCRIPT_LOADER_HINT, registerTypeScriptLoader } from './typescript-loader';
@@ -38,14 +38,14 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     module = await import(pathToFileURL(path).href);
   } catch (e) {
     const hint = typeScript && !loader ? ` (${NO_TYPESCRIPT_LOADER_HINT})` : '';
-    const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e, typeScript);
+    const reason = isSealedError(e) ? e.message : loadFailure(e, typeScript);
     throw new DataSourceFileError(`cannot load ${shown}: ${reason}${hint}`);
   }
   if (isThenable(module.default)) {
     try {
       module = { ...module, default: await module.default };
     } catch (e) {
-      const reason = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError' ? (e as Error).message : loadFailure(e);
+      const reason = isSealedError(e) ? e.message : loadFailure(e);
       throw new DataSourceFileError(`cannot load ${shown}: its exported promise failed: ${reason}`);
     }
   }

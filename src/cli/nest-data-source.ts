@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DataSource } from 'typeorm';
-import { printable, SealedError } from '../errors';
+import { isSealedError, printable } from '../errors';
 import { DataSourceFileError } from './data-source-file-error';
 import { describeForeignError } from './foreign-error';
 
@@ -73,7 +73,7 @@ export async function nestModuleDataSource(path: string, exports: Record<string,
   try {
     context = await core.NestFactory.createApplicationContext(module, { logger: NEST_LOGGER, abortOnError: false });
   } catch (e) {
-    const sealed = e instanceof SealedError || (e as { name?: unknown })?.name === 'SealedError';
+    const sealed = isSealedError(e);
     throw new DataSourceFileError(`cannot start ${name} of ${shown}: ${sealed ? (e as Error).message : describeForeignError(e)}`);
   }
   let dataSource: DataSource;
